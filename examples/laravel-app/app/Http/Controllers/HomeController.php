@@ -1,0 +1,11 @@
+<?php
+
+namespace App\Http\Controllers;
+
+final class HomeController
+{
+    public function __invoke(): array
+    {
+        return ['status' => 'ok'];
+    }
+}

@@ -1,0 +1,4 @@
+<?php
+
+// Routes of the example app.
+return ['/' => 'home'];

@@ -1,0 +1,3 @@
+<?php
+
+// Excluded from the package: tests never ship to Lambda.

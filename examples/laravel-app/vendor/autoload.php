@@ -1,0 +1,4 @@
+<?php
+
+// Composer's autoloader stands here in a real app.
+return true;

@@ -1,0 +1,1 @@
+"""Example: one Bref web function (PHP-FPM) running the example Laravel app."""

@@ -1,0 +1,119 @@
+"""The engine seam: the only module importing CDK Terrain (cdktn) or CDKTF and their AWS provider.
+
+The engine is chosen by ``SERVERLESS_LARAVEL_CDK`` (``cdktn`` or ``cdktf``), else by what is
+installed, CDK Terrain first. Every other module takes the core API and the provider from here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from types import ModuleType
+from typing import Any
+
+from constructs import Construct
+
+from .errors import EngineNotInstalledError
+
+__all__ = ["ENGINE", "Construct", "aws", "choose_engine", "core", "is_token", "struct"]
+
+ENV_VAR = "SERVERLESS_LARAVEL_CDK"
+
+# The AWS provider versions the synthesized stacks accept: the 5.100 line the offline mirror
+# carries and the 6.x line both engines' bindings were generated from.
+AWS_PROVIDER_CONSTRAINT = ">= 5.100.0, < 7.0.0"
+
+
+@dataclass(frozen=True)
+class Engine:
+    """One CDK-for-Terraform engine: its import names and the pip extra that installs it."""
+
+    name: str
+    core_module: str
+    provider_package: str
+    extra: str
+
+    @property
+    def modules(self) -> tuple[str, str]:
+        return (self.core_module, self.provider_package)
+
+
+ENGINES: dict[str, Engine] = {
+    "cdktn": Engine("cdktn", "cdktn", "cdktn_provider_aws", "cdktn"),
+    "cdktf": Engine("cdktf", "cdktf", "cdktf_cdktf_provider_aws", "cdktf"),
+}
+
+
+def _installed(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def choose_engine(
+    requested: str | None, installed: Callable[[str], bool] = _installed
+) -> Engine:
+    """Pick the engine: the requested one (it must be installed), else the first installed."""
+    if requested:
+        engine = ENGINES.get(requested.strip().lower())
+        if engine is None:
+            raise EngineNotInstalledError(
+                f"{ENV_VAR}={requested!r} is not an engine: use one of {sorted(ENGINES)} "
+                f"or unset it to use whichever is installed."
+            )
+        missing = [m for m in engine.modules if not installed(m)]
+        if missing:
+            raise EngineNotInstalledError(
+                f"{ENV_VAR}={requested!r} but {', '.join(missing)} is not installed. "
+                f"Fix: pip install 'serverless-laravel[{engine.extra}]'."
+            )
+        return engine
+    for engine in ENGINES.values():
+        if all(installed(m) for m in engine.modules):
+            return engine
+    raise EngineNotInstalledError(
+        "No CDK-for-Terraform engine is installed. Fix: pip install "
+        "'serverless-laravel[cdktn]' (CDK Terrain, the default) or "
+        "'serverless-laravel[cdktf]' (HashiCorp CDKTF, for existing stacks)."
+    )
+
+
+# jsii prints an end-of-life banner on Node 20 at every start; it is noise in synth output.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+ENGINE: Engine = choose_engine(os.environ.get(ENV_VAR))
+core: ModuleType = importlib.import_module(ENGINE.core_module)
+
+App = core.App
+TerraformStack = core.TerraformStack
+TerraformAsset = core.TerraformAsset
+TerraformOutput = core.TerraformOutput
+TerraformVariable = core.TerraformVariable
+AssetType = core.AssetType
+Token = core.Token
+Fn = core.Fn
+Lazy = core.Lazy
+Testing = core.Testing
+Annotations = core.Annotations
+
+
+@cache
+def aws(submodule: str) -> ModuleType:
+    """The AWS provider submodule ``submodule`` (e.g. ``"lambda_function"``) of the engine."""
+    return importlib.import_module(f"{ENGINE.provider_package}.{submodule}")
+
+
+def struct(submodule: str, name: str, **fields: Any) -> Any:
+    """A typed provider struct, for the elements of list-typed blocks.
+
+    jsii converts a dict to a struct only where a struct is expected directly; a dict inside a
+    list reaches Terraform as-is, and its multi-word snake_case keys are dropped silently.
+    """
+    return getattr(aws(submodule), name)(**fields)
+
+
+def is_token(value: Any) -> bool:
+    """Whether ``value`` is an unresolved CDK token (known only at apply time)."""
+    return isinstance(value, str) and bool(Token.is_unresolved(value))

@@ -1,0 +1,153 @@
+"""IAM built from policy documents: statements, and a service role that grows by ``grant_*`` calls.
+
+Policies are ``aws_iam_policy_document`` data sources, never JSON strings, so checkov reads them
+fully; actions are never wildcards.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from . import cdk
+from .cdk import Construct
+from .errors import ConfigurationError
+
+_ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+\*?$")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One IAM condition: ``test`` (e.g. ``StringEquals``) on ``variable`` against ``values``."""
+
+    test: str
+    variable: str
+    values: tuple[str, ...]
+
+    def to_block(self) -> dict[str, object]:
+        return {"test": self.test, "variable": self.variable, "values": list(self.values)}
+
+
+@dataclass(frozen=True)
+class PolicyStatement:
+    """An Allow statement with explicit actions; ``resources=("*",)`` only where AWS requires it."""
+
+    sid: str
+    actions: tuple[str, ...]
+    resources: tuple[str, ...]
+    conditions: tuple[Condition, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9]+", self.sid):
+            raise ConfigurationError(
+                "PolicyStatement", "sid", self.sid, "must be alphanumeric", "e.g. 'SendToQueue'"
+            )
+        bad = [a for a in self.actions if not _ACTION.match(a) or a.endswith(":*")]
+        if not self.actions or bad:
+            raise ConfigurationError(
+                "PolicyStatement",
+                "actions",
+                list(self.actions),
+                "must name at least one action as service:Action, without '*' wildcards",
+                "list the exact actions, e.g. 'sqs:SendMessage'",
+            )
+        if not self.resources:
+            raise ConfigurationError(
+                "PolicyStatement", "resources", [], "must name at least one resource",
+                "pass the ARNs the actions apply to",
+            )
+
+    def to_block(self) -> dict[str, object]:
+        block: dict[str, object] = {
+            "sid": self.sid,
+            "effect": "Allow",
+            "actions": sorted(self.actions),
+            "resources": list(self.resources),
+        }
+        if self.conditions:
+            block["condition"] = [c.to_block() for c in self.conditions]
+        return block
+
+
+def sid_for(action: str, construct_id: str) -> str:
+    """A statement id such as ``InvokeQueueWorker`` from an action word and a construct id."""
+    words = re.split(r"[^A-Za-z0-9]+", construct_id)
+    return action + "".join(w[:1].upper() + w[1:] for w in words)
+
+
+class Grantable(Protocol):
+    """Anything whose role can receive statements (functions, task roles, schedules)."""
+
+    def add_to_role_policy(self, statement: PolicyStatement) -> None: ...
+
+
+class ServiceRole(Construct):
+    """An IAM role assumable by one AWS service, with one inline policy built from statements."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        service: str,
+        statements: Sequence[PolicyStatement],
+        name_prefix: str | None = None,
+        permissions_boundary: str | None = None,
+    ) -> None:
+        super().__init__(scope, id)
+        self._statements: dict[str, PolicyStatement] = {}
+        assume = cdk.aws("data_aws_iam_policy_document").DataAwsIamPolicyDocument(
+            self,
+            "assume",
+            statement=[
+                {
+                    "sid": "AssumedByService",
+                    "effect": "Allow",
+                    "actions": ["sts:AssumeRole"],
+                    "principals": [{"type": "Service", "identifiers": [service]}],
+                }
+            ],
+        )
+        self.role = cdk.aws("iam_role").IamRole(
+            self,
+            "role",
+            name_prefix=name_prefix,
+            assume_role_policy=assume.json,
+            permissions_boundary=permissions_boundary,
+        )
+        self._document = cdk.aws("data_aws_iam_policy_document").DataAwsIamPolicyDocument(
+            self, "policy", statement=[]
+        )
+        self.policy = cdk.aws("iam_role_policy").IamRolePolicy(
+            self, "inline", role=self.role.id, name="least-privilege", policy=self._document.json
+        )
+        for statement in statements:
+            self.add(statement)
+
+    @property
+    def arn(self) -> str:
+        return self.role.arn
+
+    @property
+    def name(self) -> str:
+        return self.role.name
+
+    @property
+    def statements(self) -> list[PolicyStatement]:
+        return list(self._statements.values())
+
+    def add(self, statement: PolicyStatement) -> None:
+        """Add a statement; a repeated ``sid`` must carry the same statement (idempotent grants)."""
+        existing = self._statements.get(statement.sid)
+        if existing is not None and existing != statement:
+            raise ConfigurationError(
+                "ServiceRole",
+                "statement.sid",
+                statement.sid,
+                "is already used by a different statement in this role",
+                "give each grant a distinct sid",
+            )
+        self._statements[statement.sid] = statement
+        self._document.put_statement([s.to_block() for s in self._statements.values()])
