@@ -93,6 +93,9 @@ _LOCAL_SIG, _CENTRAL_SIG, _END_SIG = 0x04034B50, 0x02014B50, 0x06054B50
 _LOCAL_SIZE, _CENTRAL_SIZE, _END_SIZE = 30, 46, 22
 _BATCH_FILES, _BATCH_BYTES = 64, 2 * MB
 _READ_CHUNK = MB
+_KEEP_BYTES = 300 * MB
+_PROBE_BYTES = 16 * 1024
+_STORE_RATIO = 0.97
 _WRITE_BUFFER = 4 * MB
 _GLOB_TOKENS = re.compile(r"\\.|\*\*/|\*\*|\*|\?|\[!?\]?[^\]]*\]|.", re.DOTALL)
 
@@ -121,6 +124,14 @@ class _File:
     path: str
     size: int
     executable: bool
+
+
+@dataclass(frozen=True)
+class _Hashed:
+    """A file's content hash, and its bytes when they are kept for the compress pass."""
+
+    digest: bytes
+    data: bytes | None
 
 
 @dataclass(frozen=True)
@@ -383,45 +394,78 @@ def _ordered_map(
             future.cancel()
 
 
-def _content_digest(path: str) -> bytes:
-    """SHA-256 of a file's bytes."""
+def _changed(file: _File) -> ConfigurationError:
+    """The error for a file whose content changed between two reads."""
+    return _fail(
+        "app",
+        file.name.decode(),
+        "the file changed while it was being packaged",
+        "stop whatever writes into the app tree (or exclude that path) and package again",
+    )
+
+
+def _hash_file(file: _File, keep: bool) -> _Hashed:
+    """SHA-256 of a file's bytes; with ``keep``, the bytes too, so they are read only once."""
+    if keep:
+        data = Path(file.path).read_bytes()
+        if len(data) != file.size:
+            raise _changed(file)
+        return _Hashed(hashlib.sha256(data).digest(), data)
     digest = hashlib.sha256()
-    with Path(path).open("rb", buffering=0) as fh:
+    with Path(file.path).open("rb", buffering=0) as fh:
         while chunk := fh.read(_READ_CHUNK):
             digest.update(chunk)
-    return digest.digest()
+    return _Hashed(digest.digest(), None)
 
 
-def _deflate(file: _File, expected: bytes) -> _Deflated:
-    """Read and deflate one file, storing it as is when deflate would not make it smaller.
+def _content(file: _File, hashed: _Hashed) -> bytes:
+    """The bytes that were hashed: kept ones, or a fresh read that must hash the same."""
+    if hashed.data is not None:
+        return hashed.data
+    data = Path(file.path).read_bytes()
+    if len(data) != file.size or hashlib.sha256(data).digest() != hashed.digest:
+        raise _changed(file)
+    return data
 
-    The content must still hash to ``expected``, so a cached zip always matches its key.
+
+def _raw_deflate(data: bytes) -> bytes:
+    """Raw deflate stream (no zlib header) of ``data`` at ``COMPRESS_LEVEL``."""
+    compressor = zlib.compressobj(COMPRESS_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS, 9)
+    return compressor.compress(data) + compressor.flush()
+
+
+def _compress(data: bytes) -> bytes | None:
+    """Deflated ``data``, or ``None`` when it is better stored as is.
+
+    Storing wins when deflate would not make it smaller, or when its first ``_PROBE_BYTES`` barely
+    shrink: images, fonts and archives are compressed already, and deflating them costs time.
     """
-    with Path(file.path).open("rb") as fh:
-        data = fh.read()
-    if len(data) != file.size or hashlib.sha256(data).digest() != expected:
-        raise _fail(
-            "app",
-            file.name.decode(),
-            "the file changed while it was being packaged",
-            "stop whatever writes into the app tree (or exclude that path) and package again",
-        )
-    compressor = zlib.compressobj(COMPRESS_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
-    deflated = compressor.compress(data) + compressor.flush()
+    if len(data) > _PROBE_BYTES:
+        probe = len(_raw_deflate(data[:_PROBE_BYTES]))
+        if probe > _PROBE_BYTES * _STORE_RATIO:
+            return None
+    deflated = _raw_deflate(data)
+    return deflated if len(deflated) < len(data) else None
+
+
+def _deflate(file: _File, hashed: _Hashed) -> _Deflated:
+    """One file as it goes into the zip: deflated, or stored when that is no bigger."""
+    data = _content(file, hashed)
     crc = zlib.crc32(data)
-    if len(deflated) < len(data):
-        return _Deflated(_DEFLATED, crc, len(data), deflated)
-    return _Deflated(_STORED, crc, len(data), data)
+    deflated = _compress(data)
+    if deflated is None:
+        return _Deflated(_STORED, crc, len(data), data)
+    return _Deflated(_DEFLATED, crc, len(data), deflated)
 
 
-def _hash_batch(batch: list[_File]) -> list[bytes]:
+def _hash_batch(batch: list[_File], keep: bool) -> list[_Hashed]:
     """Content hashes of one batch of files."""
-    return [_content_digest(file.path) for file in batch]
+    return [_hash_file(file, keep) for file in batch]
 
 
-def _deflate_batch(batch: list[tuple[_File, bytes]]) -> list[_Deflated]:
-    """Deflated entries of one batch of (file, expected content hash) pairs."""
-    return [_deflate(file, digest) for file, digest in batch]
+def _deflate_batch(batch: list[tuple[_File, _Hashed]]) -> list[_Deflated]:
+    """Zip-ready entries for one batch of (file, content hash) pairs."""
+    return [_deflate(file, hashed) for file, hashed in batch]
 
 
 class _ZipWriter:
