@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import artisan, assets_sync
+from . import artisan, assets_sync, packaging
 
 app = typer.Typer(
     name="serverless-laravel",
@@ -12,6 +12,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
+app.command("package")(packaging.package_command)
 app.add_typer(assets_sync.cli, name="assets")
 app.command(
     "artisan", context_settings={"allow_extra_args": True, "ignore_unknown_options": True}

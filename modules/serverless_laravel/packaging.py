@@ -20,6 +20,7 @@ Decisions that shape the output:
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import os
@@ -88,7 +89,7 @@ _STORED, _DEFLATED = 0, 8
 _VERSION_NEEDED = 20
 _VERSION_MADE_BY = (3 << 8) | 20
 _UTF8_FLAG = 0x800
-_DOS_TIME, _DOS_DATE = 0, (0 << 9) | (1 << 5) | 1
+_DOS_TIME, _DOS_DATE = 0, (1980 - 1980) << 9 | 1 << 5 | 1
 _LOCAL_SIG, _CENTRAL_SIG, _END_SIG = 0x04034B50, 0x02014B50, 0x06054B50
 _LOCAL_SIZE, _CENTRAL_SIZE, _END_SIZE = 30, 46, 22
 _BATCH_FILES, _BATCH_BYTES = 64, 2 * MB
@@ -97,6 +98,11 @@ _KEEP_BYTES = 300 * MB
 _PROBE_BYTES = 16 * 1024
 _STORE_RATIO = 0.97
 _WRITE_BUFFER = 4 * MB
+_LINK_FIX = "exclude it (exclude=[...]) or replace the link with a copy of its target"
+_SIZE_FIX = (
+    "deploy it as a container image instead (image_uri=..., up to 10 GB), "
+    "or leave more out with exclude=[...] (e.g. run composer install --no-dev first)"
+)
 _GLOB_TOKENS = re.compile(r"\\.|\*\*/|\*\*|\*|\?|\[!?\]?[^\]]*\]|.", re.DOTALL)
 
 _T = TypeVar("_T")
@@ -274,9 +280,8 @@ class _Scanner:
 
     def scan(self) -> list[_File]:
         """Every included file, sorted by zip name."""
-        root_id = _identity(self.root)
-        assert root_id is not None
-        self._walk(str(self.root), "", frozenset({root_id}))
+        info = self.root.stat()
+        self._walk(str(self.root), "", frozenset({(info.st_dev, info.st_ino)}))
         return sorted(self.files, key=lambda f: f.name)
 
     def _walk(self, directory: str, prefix: str, ancestors: frozenset[tuple[int, int]]) -> None:
@@ -314,9 +319,6 @@ class _Scanner:
             raise _fail("app", rel, f"this symlink points outside the app (to {target})", _LINK_FIX)
 
 
-_LINK_FIX = "exclude it (exclude=[...]) or replace the link with a copy of its target"
-
-
 def _zip_name(rel: str) -> bytes:
     """The zip entry name of ``rel``; file names must be valid UTF-8."""
     try:
@@ -345,18 +347,14 @@ def _check_size(app: Path, files: list[_File], limit: int | None) -> int:
         raise _fail("app", str(app), f"{len(files):,} files exceed {MAX_FILES:,}", _SIZE_FIX)
     unzipped = sum(f.size for f in files)
     if limit is not None and unzipped > limit:
-        rule = f"its files add up to {_mb(unzipped)} unzipped, over the limit of {_mb(limit)}"
+        rule = (
+            f"its files add up to {_mb(unzipped)} unzipped, over max_unzipped_bytes = {_mb(limit)}"
+        )
         raise _fail("app", str(app), rule, _SIZE_FIX)
     overhead = sum(_LOCAL_SIZE + _CENTRAL_SIZE + 2 * len(f.name) for f in files) + _END_SIZE
     if unzipped + overhead > MAX_ZIP_BYTES:
         raise _fail("app", str(app), f"{_mb(unzipped)} is over the 4 GiB zip limit", _SIZE_FIX)
     return unzipped
-
-
-_SIZE_FIX = (
-    "deploy it as a container image instead (image_uri=..., up to 10 GB), "
-    "or leave more out with exclude=[...] (e.g. run composer install --no-dev first)"
-)
 
 
 def _mb(size: int) -> str:
@@ -514,7 +512,7 @@ class _Progress:
             Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),
-                DownloadColumn(),
+                DownloadColumn(binary_units=True),
                 TransferSpeedColumn(),
                 TimeRemainingColumn(),
                 console=Console(stderr=True),
@@ -551,24 +549,34 @@ def _workers() -> int:
     return max(2, usable or 1)
 
 
-def _hash_files(files: list[_File], pool: ThreadPoolExecutor, bar: _Progress) -> list[bytes]:
-    """Content hashes of ``files``, in order, computed on ``pool``."""
-    bar.phase("hashing", sum(f.size for f in files))
-    digests: list[bytes] = []
+def _window() -> int:
+    """Batches in flight at once: enough to keep every thread busy, few enough to bound memory."""
+    return 4 * _workers()
+
+
+def _hash_files(files: list[_File], pool: ThreadPoolExecutor, bar: _Progress) -> list[_Hashed]:
+    """Content hashes of ``files``, in order, computed on ``pool``.
+
+    When the tree fits in ``_KEEP_BYTES`` the bytes are kept too, so a cold build reads each
+    file once and compresses exactly what it hashed.
+    """
+    total = sum(f.size for f in files)
+    bar.phase("hashing", total)
+    hashed: list[_Hashed] = []
     batches = _batches(files, [f.size for f in files])
-    results = _ordered_map(pool, _hash_batch, batches, 4 * _workers())
-    for batch, result in zip(batches, results, strict=True):
-        digests.extend(result)
+    work = functools.partial(_hash_batch, keep=total <= _KEEP_BYTES)
+    for batch, result in zip(batches, _ordered_map(pool, work, batches, _window()), strict=True):
+        hashed.extend(result)
         bar.advance(sum(f.size for f in batch))
-    return digests
+    return hashed
 
 
-def _cache_key(patterns: Sequence[str], files: list[_File], digests: list[bytes]) -> str:
+def _cache_key(patterns: Sequence[str], files: list[_File], hashed: list[_Hashed]) -> str:
     """Digest of the format, the exclude patterns, and every file's name, x bit and content."""
     key = hashlib.sha256(f"serverless-laravel/{FORMAT_VERSION}/{COMPRESS_LEVEL}\0".encode())
     key.update(json.dumps(list(patterns)).encode() + b"\0")
-    for file, digest in zip(files, digests, strict=True):
-        key.update(file.name + (b"\0x" if file.executable else b"\0-") + digest)
+    for file, content in zip(files, hashed, strict=True):
+        key.update(file.name + (b"\0x" if file.executable else b"\0-") + content.digest)
     return key.hexdigest()
 
 
@@ -591,15 +599,19 @@ def _atomic_write(target: Path, write: Callable[[BinaryIO], _R]) -> _R:
 
 
 def _write_zip(
-    target: Path, files: list[_File], digests: list[bytes], pool: ThreadPoolExecutor, bar: _Progress
+    target: Path,
+    files: list[_File],
+    hashed: list[_Hashed],
+    pool: ThreadPoolExecutor,
+    bar: _Progress,
 ) -> _ZipWriter:
     """Deflate ``files`` on ``pool`` and write them, in order, as the zip at ``target``."""
     bar.phase("compressing", sum(f.size for f in files))
-    batches = _batches(list(zip(files, digests, strict=True)), [f.size for f in files])
+    batches = _batches(list(zip(files, hashed, strict=True)), [f.size for f in files])
 
     def write(out: BinaryIO) -> _ZipWriter:
         writer = _ZipWriter(out)
-        results = _ordered_map(pool, _deflate_batch, batches, 4 * _workers())
+        results = _ordered_map(pool, _deflate_batch, batches, _window())
         for batch, entries in zip(batches, results, strict=True):
             for (file, _), entry in zip(batch, entries, strict=True):
                 writer.add(file, entry)
@@ -658,13 +670,13 @@ def package_app(
     unzipped = _check_size(root, files, max_unzipped_bytes)
     show = _wants_progress(progress, len(files))
     with ThreadPoolExecutor(_workers()) as pool, _Progress(show) as bar:
-        digests = _hash_files(files, pool, bar)
-        zip_path = cache / f"{_cache_key(patterns, files, digests)}.zip"
+        hashed = _hash_files(files, pool, bar)
+        zip_path = cache / f"{_cache_key(patterns, files, hashed)}.zip"
         manifest = _cached(zip_path)
         if manifest is not None:
             return _package(zip_path, manifest, reused=True)
         cache.mkdir(parents=True, exist_ok=True)
-        writer = _write_zip(zip_path, files, digests, pool, bar)
+        writer = _write_zip(zip_path, files, hashed, pool, bar)
     manifest = {
         "format": FORMAT_VERSION,
         "sha256": writer.sha256.hexdigest(),
@@ -707,14 +719,16 @@ def package_command(
     app_dir: Annotated[Path, typer.Argument(help="The Laravel app root (holds artisan).")],
     exclude: Annotated[
         list[str] | None,
-        typer.Option("--exclude", "-x", help="Extra gitignore-style pattern; repeatable."),
+        typer.Option(
+            "--exclude", "-x", metavar="PATTERN", help="Extra gitignore-style pattern; repeatable."
+        ),
     ] = None,
     cache_dir: Annotated[
         Path | None,
         typer.Option(
             "--cache-dir",
-            help="Where zips are kept [default: $SERVERLESS_LARAVEL_CACHE or "
-            "./.serverless-laravel/packages].",
+            help="Where zips are kept (default: $SERVERLESS_LARAVEL_CACHE, else "
+            "./.serverless-laravel/packages).",
         ),
     ] = None,
     max_unzipped_mb: Annotated[
