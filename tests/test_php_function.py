@@ -271,6 +271,7 @@ def stack() -> LaravelStack:
         ({"timeout": 0}, "timeout"),
         ({"timeout": 901}, "timeout"),
         ({"ephemeral_storage_mb": 100}, "ephemeral_storage_mb"),
+        ({"layers_unzipped_mb": 250}, "layers_unzipped_mb"),
         ({"log_retention_days": 31}, "log_retention_days"),
         ({"reserved_concurrency": -1}, "reserved_concurrency"),
         ({"image_uri": IMAGE}, "app/image_uri"),

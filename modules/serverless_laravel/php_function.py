@@ -25,7 +25,7 @@ from .buckets import PrivateBucket
 from .cdk import Construct
 from .errors import ConfigurationError
 from .iam import Grantable, PolicyStatement, ServiceRole, sid_for
-from .packaging import Package, package_app
+from .packaging import LAMBDA_MAX_UNZIPPED_BYTES, Package, package_app
 from .stack import partition_of, region_of
 
 MEMORY_RANGE = (128, 10_240)
@@ -37,7 +37,6 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
 MAX_LAYERS = 5
 ENV_BYTES_LIMIT = 4 * 1024
 DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024
-UNZIPPED_LIMIT = 262_144_000
 # Room kept for Bref's layers inside Lambda's 250 MB unzipped limit: an estimate, since
 # AWS reports only zipped layer sizes. Tune it with ``layers_unzipped_mb=``.
 DEFAULT_LAYERS_UNZIPPED_MB = 64
@@ -90,10 +89,12 @@ def _check_ids(prop: str, ids: tuple[str, ...], pattern: re.Pattern[str], exampl
         )
 
 
-def _check_range(prop: str, value: object, bounds: tuple[int, int], unit: str) -> None:
+def _check_range(
+    prop: str, value: object, bounds: tuple[int, int], unit: str, why: str = "Lambda's range"
+) -> None:
     low, high = bounds
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise _err(prop, value, f"must be an integer from {low} to {high} {unit} (Lambda's range)",
+        raise _err(prop, value, f"must be an integer from {low} to {high} {unit} ({why})",
                    f"pass a value within {low}..{high}")
 
 
@@ -167,6 +168,8 @@ class PhpFunction(Construct):
         _check_range("memory_size", memory_size, MEMORY_RANGE, "MB")
         _check_range("timeout", timeout, TIMEOUT_RANGE, "seconds")
         _check_range("ephemeral_storage_mb", ephemeral_storage_mb, EPHEMERAL_RANGE, "MB")
+        _check_range("layers_unzipped_mb", layers_unzipped_mb, (0, 249), "MB",
+                     "room for layers inside the 250 MB unzipped limit")
         if log_retention_days not in LOG_RETENTION_DAYS:
             raise _err("log_retention_days", log_retention_days,
                        f"must be one of CloudWatch's values {list(LOG_RETENTION_DAYS)}",
@@ -238,7 +241,7 @@ class PhpFunction(Construct):
         _check_environment(self._environment, bref_env)
         self._bref_env = bref_env
         if app is not None:
-            budget = UNZIPPED_LIMIT - layers_unzipped_mb * 1024 * 1024
+            budget = LAMBDA_MAX_UNZIPPED_BYTES - layers_unzipped_mb * 1024 * 1024
             self.package = package_app(app_dir, exclude=exclude, max_unzipped_bytes=budget)
 
         super().__init__(scope, id)
