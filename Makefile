@@ -16,8 +16,12 @@ test: lint test-cdktn test-cdktf
 lint: .venv-cdktn/.installed
 	.venv-cdktn/bin/ruff check modules tests benchmarks examples main.py
 
-test-%: .venv-%/.installed
-	SERVERLESS_LARAVEL_CDK=$* .venv-$*/bin/python -m pytest $(PYTEST_ARGS)
+# Phony targets skip implicit rules, so each engine gets its own explicit rule.
+test-cdktn: .venv-cdktn/.installed
+	SERVERLESS_LARAVEL_CDK=cdktn .venv-cdktn/bin/python -m pytest $(PYTEST_ARGS)
+
+test-cdktf: .venv-cdktf/.installed
+	SERVERLESS_LARAVEL_CDK=cdktf .venv-cdktf/bin/python -m pytest $(PYTEST_ARGS)
 
 bench: .venv-cdktn/.installed .venv-cdktf/.installed
 	.venv-cdktn/bin/python benchmarks/bench_synth.py
