@@ -105,7 +105,7 @@ def aws(submodule: str) -> ModuleType:
     return importlib.import_module(f"{ENGINE.provider_package}.{submodule}")
 
 
-def struct(submodule: str, name: str, **fields: Any) -> Any:
+def struct(submodule: str, name: str, /, **fields: Any) -> Any:
     """A typed provider struct, for the elements of list-typed blocks.
 
     jsii converts a dict to a struct only where a struct is expected directly; a dict inside a

@@ -1,0 +1,198 @@
+"""What the queue, cache and database constructs share: checks, names, env wiring, security groups.
+
+Every check raises a ``ConfigurationError`` naming the construct, the prop, the value, the rule
+and the fix, so constructs can validate all their props before creating anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from . import cdk
+from .cdk import Construct
+from .errors import ConfigurationError
+from .php_function import PhpFunction
+
+_VPC = re.compile(r"^vpc-[0-9a-f]{8,17}$")
+_SUBNET = re.compile(r"^subnet-[0-9a-f]{8,17}$")
+_SECURITY_GROUP = re.compile(r"^sg-[0-9a-f]{8,17}$")
+_KMS_KEY = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
+_SECRET = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$")
+
+
+def check_int(where: str, prop: str, value: Any, low: int, high: int, fix: str) -> int:
+    """``value`` as an int within ``low..high`` (bools refused), else a ConfigurationError."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigurationError(where, prop, value, f"must be an integer from {low} to {high}",
+                                 fix)
+    return value
+
+
+def check_choice(where: str, prop: str, value: Any, choices: Sequence[str]) -> str:
+    """``value`` if it is one of ``choices``."""
+    if value not in choices:
+        raise ConfigurationError(where, prop, value, f"must be one of {list(choices)}",
+                                 f"pass one of {', '.join(repr(c) for c in choices)}")
+    return str(value)
+
+
+def check_vpc_id(where: str, value: Any) -> str:
+    """An existing VPC id (``vpc-...``) or a token."""
+    if not (cdk.is_token(value) or (isinstance(value, str) and _VPC.match(value))):
+        raise ConfigurationError(where, "vpc_id", value, "must be a VPC id shaped like "
+                                 "'vpc-0123456789abcdef0'", "pass the id of the existing VPC")
+    return str(value)
+
+
+def check_subnet_ids(where: str, value: Any, minimum: int = 1) -> tuple[str, ...]:
+    """At least ``minimum`` distinct private subnet ids."""
+    ids = tuple(value) if isinstance(value, (list, tuple)) else ()
+    bad = [i for i in ids if not cdk.is_token(i) and not _SUBNET.match(str(i))]
+    if len(ids) < minimum or bad or len(set(ids)) != len(ids):
+        raise ConfigurationError(
+            where, "subnet_ids", value,
+            f"must list at least {minimum} distinct subnet ids shaped like "
+            "'subnet-0123456789abcdef0'",
+            f"pass {minimum} or more private subnets, in different Availability Zones",
+        )
+    return ids
+
+
+def check_security_group_id(where: str, prop: str, value: Any) -> str:
+    """An existing security group id (``sg-...``) or a token."""
+    if not (cdk.is_token(value) or (isinstance(value, str) and _SECURITY_GROUP.match(value))):
+        raise ConfigurationError(where, prop, value, "must be a security group id shaped like "
+                                 "'sg-0123456789abcdef0'", "pass the id of the existing group")
+    return str(value)
+
+
+def check_kms_key_arn(where: str, value: Any, prop: str = "kms_key_arn") -> str | None:
+    """None, a token or a KMS key ARN (not an alias: grants need the key's ARN)."""
+    if value is None or cdk.is_token(value):
+        return value
+    if not isinstance(value, str) or not _KMS_KEY.match(value):
+        raise ConfigurationError(where, prop, value, "must be a KMS key ARN",
+                                 "pass arn:aws:kms:<region>:<account>:key/<id>, not an alias")
+    return value
+
+
+def check_secret_arn(where: str, value: Any, prop: str = "secret_arn") -> str:
+    """A full Secrets Manager secret ARN (with its 6-character suffix) or a token."""
+    if not (cdk.is_token(value) or (isinstance(value, str) and _SECRET.match(value))):
+        raise ConfigurationError(
+            where, prop, value, "must be the full ARN of a Secrets Manager secret",
+            "pass arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 chars>",
+        )
+    return str(value)
+
+
+def check_functions(where: str, prop: str, value: Any) -> tuple[PhpFunction, ...]:
+    """A sequence of PhpFunctions."""
+    functions = tuple(value) if isinstance(value, (list, tuple)) else None
+    if functions is None or not all(isinstance(f, PhpFunction) for f in functions):
+        raise ConfigurationError(where, prop, value, "must be a list of PhpFunction",
+                                 "pass the PhpFunction constructs, e.g. [web, console]")
+    return functions
+
+
+def resource_name(scope: Construct, id: str, max_length: int, suffix: str = "") -> str:
+    """A lowercase ``<stack>-<path>-<id><suffix>`` name, hashed when longer than allowed.
+
+    Fits the strictest AWS rules used here (ElastiCache, RDS): starts with a letter, letters,
+    digits and single hyphens only, no trailing hyphen.
+    """
+    stack = cdk.TerraformStack.of(scope)
+    relative = scope.node.path[len(stack.node.path) + 1:]
+    raw = "-".join(p for p in (stack.node.id, relative, id) if p)
+    name = re.sub(r"-{2,}", "-", re.sub(r"[^a-z0-9]+", "-", raw.lower())).strip("-")
+    if not name[:1].isalpha():
+        name = f"x{name}"
+    room = max_length - len(suffix)
+    if len(name) > room:
+        digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+        name = f"{name[:room - 9].rstrip('-')}-{digest}"
+    return f"{name}{suffix}"
+
+
+def set_environment(fn: PhpFunction, key: str, value: str, where: str) -> None:
+    """Set one variable on ``fn``; a different value already there is a wiring conflict."""
+    existing = fn.environment.get(key)
+    if existing is not None and existing != value:
+        raise ConfigurationError(
+            where, f"{fn.node.id}.environment[{key!r}]", value,
+            f"{fn.node.id} already has {key}={existing!r} from another construct",
+            "wire each function to one default queue/cache/database; use named queues for more",
+        )
+    if existing is None:
+        fn.add_environment(key, value)
+
+
+def function_security_groups(fn: PhpFunction, where: str) -> tuple[str, ...]:
+    """The security groups of ``fn``'s ENIs; a function outside any VPC cannot be admitted."""
+    if not isinstance(fn, PhpFunction):
+        raise ConfigurationError(where, "fn", fn, "must be a PhpFunction",
+                                 "pass the PhpFunction that connects")
+    if fn.vpc is None:
+        raise ConfigurationError(
+            where, f"{fn.node.id}.vpc", None,
+            "the function runs outside the VPC, so it has no security group to admit",
+            "build the function with vpc=VpcConfig(subnet_ids, security_group_ids)",
+        )
+    return fn.vpc.security_group_ids
+
+
+def account_of(arn: str) -> str:
+    """The account field of an ARN known only at apply time (a Terraform expression)."""
+    return cdk.Fn.element(cdk.Fn.split(":", arn), 4)
+
+
+class PrivateSecurityGroup(Construct):
+    """A security group without inline rules: every opening is one rule resource, from a group."""
+
+    def __init__(self, scope: Construct, id: str, *, vpc_id: str, description: str) -> None:
+        super().__init__(scope, id)
+        self.group = cdk.aws("security_group").SecurityGroup(
+            self, "group", vpc_id=vpc_id, description=description,
+            name_prefix=resource_name(self, "", 100, "-"),
+            lifecycle={"create_before_destroy": True},
+        )
+        self._rules: dict[tuple[str, str, int], object] = {}
+
+    @property
+    def group_id(self) -> str:
+        return self.group.id
+
+    def allow_from_group(self, source_group_id: str, port: int, description: str) -> None:
+        """Admit TCP ``port`` from ``source_group_id`` (idempotent)."""
+        self._rule("ingress", source_group_id, port, description)
+
+    def allow_to_group(self, target_group_id: str, port: int, description: str) -> None:
+        """Let this group reach TCP ``port`` in ``target_group_id`` (idempotent)."""
+        self._rule("egress", target_group_id, port, description)
+
+    def _rule(self, direction: str, group_id: str, port: int, description: str) -> None:
+        key = (direction, group_id, port)
+        if key in self._rules:
+            return
+        label = f"{len(self._rules)}" if cdk.is_token(group_id) else group_id
+        kind = "vpc_security_group_ingress_rule" if direction == "ingress" \
+            else "vpc_security_group_egress_rule"
+        cls = "VpcSecurityGroupIngressRule" if direction == "ingress" \
+            else "VpcSecurityGroupEgressRule"
+        self._rules[key] = getattr(cdk.aws(kind), cls)(
+            self, f"{direction}-{label}-{port}",
+            security_group_id=self.group.id, referenced_security_group_id=group_id,
+            ip_protocol="tcp", from_port=port, to_port=port, description=description,
+        )
+
+
+def ingress_into(scope: Construct, id: str, group_id: str, source_group_id: str, port: int,
+                 description: str) -> Any:
+    """One ingress rule into a group this library does not own (e.g. an existing database's)."""
+    return cdk.aws("vpc_security_group_ingress_rule").VpcSecurityGroupIngressRule(
+        scope, id, security_group_id=group_id, referenced_security_group_id=source_group_id,
+        ip_protocol="tcp", from_port=port, to_port=port, description=description,
+    )
