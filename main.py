@@ -7,19 +7,15 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from constructs import Construct
-
 sys.path.insert(0, str(Path(__file__).resolve().parent / "modules"))
 
-from examples.queues_and_state.stack import build as queues_and_state
 from examples.serverless_laravel.stack import build as serverless_laravel
 from examples.web_function.stack import build as web_function
-from serverless_laravel.cdk import ENGINE, App
+from serverless_laravel.cdk import ENGINE, App, Construct
 
 EXAMPLES: dict[str, Callable[[Construct], list]] = {
     "web_function": web_function,
     "serverless_laravel": serverless_laravel,
-    "queues_and_state": queues_and_state,
 }
 
 

@@ -661,6 +661,8 @@ def app_props(**props: object) -> dict:
         ({"app_env": ""}, "app_env"),
         ({"app": "/nonexistent/app"}, "app"),
         ({"log_retention_days": 2}, "log_retention_days"),
+        ({"web_reserved_concurrency": -1}, "web_reserved_concurrency"),
+        ({"console_reserved_concurrency": True}, "console_reserved_concurrency"),
     ],
 )
 def test_laravel_app_bad_props(stack: LaravelStack, props: dict, prop: str) -> None:

@@ -1,43 +1,80 @@
-"""The example Laravel app as a complete web deployment: one ``LaravelApp`` in us-east-1.
+"""The whole example app in the team's existing VPC: ``LaravelApp`` plus its queue, schedule,
+cache and database.
 
-us-east-1 is where CloudFront web ACLs live, so the WAF rate limit is created in this stack.
-The secret ARNs are placeholders: create the parameter and the secret, then put their ARNs here.
+us-east-1 is where CloudFront web ACLs live, so the WAF rate limit is part of the stack. The
+VPC ids and the APP_KEY parameter ARN are placeholders: put yours here. Every function that
+reaches the database has a concurrency cap, and the proxy's connection budget is checked at
+synth, so 3,000 simultaneous requests queue at Lambda, not at PostgreSQL.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from constructs import Construct
-
 from examples.paths import LARAVEL_APP
-from serverless_laravel import LaravelApp, LaravelStack, SecretRef
+from serverless_laravel import (
+    Database,
+    DatabaseProxy,
+    LaravelApp,
+    LaravelStack,
+    QueueWorker,
+    RedisCache,
+    Scheduler,
+    SecretRef,
+    VpcConfig,
+)
+from serverless_laravel.cdk import Construct, TerraformOutput
 
 REGION = "us-east-1"
 APP_KEY_PARAMETER = "arn:aws:ssm:us-east-1:123456789012:parameter/example-laravel/app-key"
-DB_PASSWORD_SECRET = (
-    "arn:aws:secretsmanager:us-east-1:123456789012:secret:example-laravel/db-password-Ab12Cd"
-)
+VPC_ID = "vpc-0a1b2c3d4e5f67890"
+PRIVATE_SUBNET_IDS = ("subnet-0a1b2c3d4e5f60718", "subnet-0f1e2d3c4b5a69788",
+                      "subnet-01234567890abcdef")
+FUNCTION_SECURITY_GROUP_IDS = ("sg-0123456789abcdef0",)
+
+WEB_CONCURRENCY = 100
+CONSOLE_CONCURRENCY = 5
+WORKER_CONCURRENCY = 20
 
 
 class ServerlessLaravelStack(LaravelStack):
-    """CloudFront + WAF + HTTP API + web/console functions + storage for the example app."""
+    """CloudFront + WAF + HTTP API + web/console/worker functions + schedule + Valkey +
+    PostgreSQL behind RDS Proxy, for the example app."""
 
     def __init__(self, scope: Construct, id: str, *, app: Path = LARAVEL_APP) -> None:
         super().__init__(scope, id, region=REGION, tags={"Example": "serverless_laravel"})
+        vpc = VpcConfig(PRIVATE_SUBNET_IDS, FUNCTION_SECURITY_GROUP_IDS)
         self.laravel = LaravelApp(
-            self,
-            "laravel",
-            app=app,
-            name="example-laravel",
-            secrets={
-                "APP_KEY": SecretRef.ssm(APP_KEY_PARAMETER),
-                "DB_PASSWORD": SecretRef.secrets_manager(DB_PASSWORD_SECRET),
-            },
-            environment={"SESSION_DRIVER": "cookie", "CACHE_STORE": "array"},
-            waf_rate_limit=2000,
-            log_retention_days=30,
+            self, "laravel", app=app, name="example-laravel", vpc=vpc,
+            secrets={"APP_KEY": SecretRef.ssm(APP_KEY_PARAMETER)},
+            web_reserved_concurrency=WEB_CONCURRENCY,
+            console_reserved_concurrency=CONSOLE_CONCURRENCY,
+            waf_rate_limit=2000, log_retention_days=30,
         )
+        self.jobs = QueueWorker(
+            self, "jobs", app=app, vpc=vpc, maximum_concurrency=WORKER_CONCURRENCY,
+            producers=[self.laravel.web, self.laravel.console],
+        )
+        self.laravel.add_function(self.jobs.function)
+        self.scheduler = Scheduler(self, "scheduler", console=self.laravel.console)
+        self.cache = RedisCache(self, "cache", vpc_id=VPC_ID, subnet_ids=PRIVATE_SUBNET_IDS)
+        self.database = Database(self, "database", vpc_id=VPC_ID,
+                                 subnet_ids=PRIVATE_SUBNET_IDS, instance_class="db.t4g.medium")
+        self.proxy = DatabaseProxy(self, "proxy", vpc_id=VPC_ID, subnet_ids=PRIVATE_SUBNET_IDS,
+                                   database=self.database)
+        for function in self.laravel.functions:
+            self.cache.connect(function)
+            self.proxy.connect(function)
+        outputs = {
+            "worker_function": self.jobs.function.function.function_name,
+            "queue_url": self.jobs.url,
+            "dead_letter_queue_url": self.jobs.dead_letter_queue.url,
+            "cache_endpoint": self.cache.host,
+            "database_proxy_endpoint": self.proxy.endpoint,
+            "database_secret_arn": self.database.secret_arn,
+        }
+        for name, value in outputs.items():
+            TerraformOutput(self, name, value=value)
 
 
 def build(scope: Construct) -> list[LaravelStack]:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from constructs import Construct
-
 from examples.paths import LARAVEL_APP
 from serverless_laravel import LaravelStack, PhpFunction
-from serverless_laravel.cdk import TerraformOutput
+from serverless_laravel.cdk import Construct, TerraformOutput
 
 
 class WebFunctionStack(LaravelStack):

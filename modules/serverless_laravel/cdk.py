@@ -15,11 +15,21 @@ from functools import cache
 from types import ModuleType
 from typing import Any
 
-from constructs import Construct
+# jsii prints an end-of-life banner on Node 20 at every start; it is noise in synth output.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+import jsii
+from constructs import Construct, IValidation
 
 from .errors import EngineNotInstalledError
 
-__all__ = ["ENGINE", "Construct", "aws", "choose_engine", "core", "is_token", "struct"]
+__all__ = [
+    "ENGINE", "Construct", "IValidation", "aws", "choose_engine", "core", "implements_validation",
+    "is_token", "struct",
+]
+
+implements_validation = jsii.implements(IValidation)
+"""Class decorator for a synth-time validation (``node.add_validation``), in both engines."""
 
 ENV_VAR = "SERVERLESS_LARAVEL_CDK"
 
@@ -79,9 +89,6 @@ def choose_engine(
         "'serverless-laravel[cdktf]' (HashiCorp CDKTF, for existing stacks)."
     )
 
-
-# jsii prints an end-of-life banner on Node 20 at every start; it is noise in synth output.
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 ENGINE: Engine = choose_engine(os.environ.get(ENV_VAR))
 core: ModuleType = importlib.import_module(ENGINE.core_module)

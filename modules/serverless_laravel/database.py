@@ -17,9 +17,6 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-import jsii
-from constructs import IValidation
-
 from . import cdk
 from .cdk import Construct
 from .connection_budget import (
@@ -211,7 +208,7 @@ class Database(Construct):
         self.security_group.allow_from_group(group_id, self.port, description)
 
 
-@jsii.implements(IValidation)
+@cdk.implements_validation
 class _BudgetValidation:
     """Checks the proxy's connection budget when the app is synthesized."""
 

@@ -127,6 +127,8 @@ class LaravelApp(Construct):
         console_memory: int = 1024,
         console_timeout: int = 120,
         vpc: VpcConfig | None = None,
+        web_reserved_concurrency: int | None = None,
+        console_reserved_concurrency: int | None = None,
         domain_name: str | None = None,
         certificate_arn: str | None = None,
         hosted_zone_id: str | None = None,
@@ -144,6 +146,10 @@ class LaravelApp(Construct):
         self.region = region_of(scope, None, "LaravelApp")
         self.name = name or id
         self._check_functions(app, web_memory, web_timeout, console_memory, console_timeout)
+        for prop, cap in (("web_reserved_concurrency", web_reserved_concurrency),
+                          ("console_reserved_concurrency", console_reserved_concurrency)):
+            if cap is not None:
+                _check_int(prop, cap, 0, 1_000_000, "(0 disables the function)")
         check_throttling("LaravelApp", throttling_burst_limit, throttling_rate_limit)
         check_retention("LaravelApp", log_retention_days)
         paths = check_static_paths("LaravelApp", static_paths)
@@ -170,7 +176,8 @@ class LaravelApp(Construct):
         try:
             self._build(
                 app=Path(app), php_version=php_version, architecture=architecture,
-                web=(web_memory, web_timeout), console=(console_memory, console_timeout),
+                web=(web_memory, web_timeout, web_reserved_concurrency),
+                console=(console_memory, console_timeout, console_reserved_concurrency),
                 vpc=vpc, log_retention_days=log_retention_days, app_env=app_env,
                 user_env=user_env, maintenance=maintenance, force_destroy=force_destroy,
             )
@@ -204,8 +211,9 @@ class LaravelApp(Construct):
         _check_int("web_timeout", web_timeout, TIMEOUT_RANGE[0], MAX_WEB_TIMEOUT, "seconds")
         _check_int("console_timeout", console_timeout, *TIMEOUT_RANGE, "seconds")
 
-    def _build(self, *, app: Path, php_version: str, architecture: str, web: tuple[int, int],
-               console: tuple[int, int], vpc: VpcConfig | None, log_retention_days: int,
+    def _build(self, *, app: Path, php_version: str, architecture: str,
+               web: tuple[int, int, int | None], console: tuple[int, int, int | None],
+               vpc: VpcConfig | None, log_retention_days: int,
                app_env: str, user_env: dict[str, str], maintenance: bool,
                force_destroy: bool) -> None:
         """Storage bucket, then the two functions with the shared environment and grants."""
@@ -221,10 +229,11 @@ class LaravelApp(Construct):
         common = {"app": app, "php_version": php_version, "architecture": architecture,
                   "vpc": vpc, "log_retention_days": log_retention_days}
         self.web = PhpFunction(self, "web", runtime="fpm", memory_size=web[0], timeout=web[1],
+                               reserved_concurrency=web[2],
                                environment=self._function_environment(), **common)
         self.console = PhpFunction(self, "console", runtime="console", memory_size=console[0],
-                                   timeout=console[1], environment=self._function_environment(),
-                                   **common)
+                                   timeout=console[1], reserved_concurrency=console[2],
+                                   environment=self._function_environment(), **common)
         for function in (self.web, self.console):
             self._functions.append(function)
             self._grant(function)

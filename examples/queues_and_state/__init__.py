@@ -1,1 +1,0 @@
-"""Example: SQS worker, scheduler, Redis and PostgreSQL behind RDS Proxy in an existing VPC."""
