@@ -78,3 +78,11 @@ def validate(directory: Path) -> Result:
 
 def plan(directory: Path) -> Result:
     return _run(directory, "plan", "-input=false", "-lock=false", "-refresh=false")
+
+
+def apply(directory: Path) -> Result:
+    return _run(directory, "apply", "-input=false", "-lock=false", "-auto-approve")
+
+
+def destroy(directory: Path) -> Result:
+    return _run(directory, "destroy", "-input=false", "-lock=false", "-auto-approve")
