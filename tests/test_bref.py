@@ -155,3 +155,27 @@ def test_layer_names_follow_each_major() -> None:
     assert layer_names(3, "8.4", "console", "arm64") == ["arm-php-84"]
     assert layer_names(2, "8.2", "fpm", "x86_64") == ["php-82-fpm"]
     assert layer_names(2, "8.2", "console", "arm64") == ["arm-php-82", "console"]
+
+
+def test_layer_account_comes_from_the_installed_bref_package(tmp_path: Path) -> None:
+    """Bref has moved its layers between accounts within a major: the package is the authority."""
+    app = tmp_path / "app"
+    shutil.copytree(BREF2_APP, app)
+    plugin = app / "vendor/bref/bref/plugin/layers.js"
+    plugin.parent.mkdir(parents=True)
+    plugin.write_text("const arn = `arn:aws:lambda:${region}:873528684822:layer:${name}:${v}`;\n")
+    runtime = resolve(app, php_version="8.4")
+    assert runtime.layer_arns == ("arn:aws:lambda:eu-west-1:873528684822:layer:php-84-fpm:42",)
+
+
+def test_explicit_layer_account_wins_and_is_checked(tmp_path: Path) -> None:
+    runtime = resolve(BREF2_APP, php_version="8.4", bref_layer_account="111122223333")
+    assert runtime.layer_arns[0].startswith("arn:aws:lambda:eu-west-1:111122223333:layer:")
+    with pytest.raises(ConfigurationError) as error:
+        resolve(BREF2_APP, php_version="8.4", bref_layer_account="bref")
+    assert error.value.prop == "bref_layer_account"
+
+
+def test_without_a_package_file_the_majors_known_account_is_used() -> None:
+    assert resolve(BREF2_APP, php_version="8.4").layer_arns[0].split(":")[4] == "534081306603"
+    assert resolve().layer_arns[0].split(":")[4] == "873528684822"

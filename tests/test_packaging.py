@@ -184,8 +184,10 @@ def test_default_excludes(tmp_path: Path) -> None:
         "public/.DS_Store",
         ".phpunit.result.cache",
         ".phpunit.cache/test-results",
+        "bootstrap/cache/config.php",
     ]
-    kept = ["storage/app/public/avatar.txt", "config/env.php", "app/testsuite.php", ".envrc"]
+    kept = ["storage/app/public/avatar.txt", "config/env.php", "app/testsuite.php", ".envrc",
+            "bootstrap/cache/packages.php", "bootstrap/cache/services.php"]
     app = write_tree(tmp_path / "app", {**LARAVEL, **dict.fromkeys(junk + kept, b"x")})
     package = package_app(app, cache_dir=tmp_path / "cache")
     assert list(entries(package)) == sorted([*LARAVEL, *kept])

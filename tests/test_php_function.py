@@ -283,6 +283,10 @@ def stack() -> LaravelStack:
         ({"layers": [f"arn:aws:lambda:eu-west-1:111122223333:layer:l{i}:1" for i in range(5)]},
          "layers"),
         ({"kms_key_arn": "alias/mine"}, "kms_key_arn"),
+        ({"tracing": "false"}, "tracing"),
+        ({"description": "d" * 257}, "description"),
+        ({"layers": ["arn:aws:lambda:us-east-1:111122223333:layer:newrelic:3"]}, "layers"),
+        ({"bref_layer_account": "12345"}, "bref_layer_account"),
         ({"environment": {"AWS_REGION": "x"}}, "environment"),
         ({"environment": {"BREF_RUNTIME": "console"}}, "environment"),
         ({"environment": {"1BAD": "x"}}, "environment"),
@@ -355,8 +359,9 @@ def test_add_environment_rejects_reserved_names(stack: LaravelStack) -> None:
 
 
 def test_policy_statement_rules() -> None:
-    with pytest.raises(ConfigurationError, match="without '\\*' wildcards"):
-        PolicyStatement(sid="All", actions=("s3:*",), resources=("*",))
+    for wildcard in ("s3:*", "s3:Get*", "*"):
+        with pytest.raises(ConfigurationError, match="without '\\*' wildcards"):
+            PolicyStatement(sid="All", actions=(wildcard,), resources=("*",))
     with pytest.raises(ConfigurationError, match="alphanumeric"):
         PolicyStatement(sid="no-dash", actions=("s3:GetObject",), resources=("*",))
     with pytest.raises(ConfigurationError, match="at least one resource"):

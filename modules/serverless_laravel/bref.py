@@ -26,6 +26,10 @@ DEFAULT_HANDLERS: dict[str, str] = {"fpm": "public/index.php", "console": "artis
 
 LAYERS_JSON = Path("vendor/bref/bref/layers.json")
 INSTALLED_JSON = Path("vendor/composer/installed.json")
+# Files of the installed Bref package that spell out the layer ARN, account included: the
+# account has changed within a major before, so the installed package is the authority.
+ACCOUNT_SOURCES = (Path("vendor/bref/bref/plugin/layers.js"), Path("vendor/bref/bref/index.js"))
+_ACCOUNT_IN_ARN = re.compile(r"arn:aws:lambda:[^:\s]*:(\d{12}):layer:")
 
 PHP_END_OF_LIFE: dict[str, str] = {"8.0": "2023-11-26", "8.1": "2025-12-31"}
 
@@ -100,6 +104,24 @@ def bref_major_of(version: str, source: str) -> BrefMajor:
             "bref_version='3.0.x' with bref_layers_json",
         )
     return BREF_MAJORS[major]
+
+
+def read_layer_account(app: Path) -> str | None:
+    """The layer account the installed Bref package itself uses, if one of its files names it."""
+    for source in ACCOUNT_SOURCES:
+        path = app / source
+        if path.is_file():
+            accounts = set(_ACCOUNT_IN_ARN.findall(path.read_text(encoding="utf-8")))
+            if len(accounts) == 1:
+                return accounts.pop()
+    return None
+
+
+def check_account(account: str) -> str:
+    if not isinstance(account, str) or not re.fullmatch(r"\d{12}", account):
+        raise _err("bref_layer_account", account, "must be a 12-digit AWS account id",
+                   "pass the account Bref publishes its layers from, e.g. '873528684822'")
+    return account
 
 
 def read_layers_json(path: Path) -> dict[str, dict[str, int]]:
@@ -210,8 +232,13 @@ def resolve_bref_runtime(
     bref_layers_json: Path | None = None,
     bref_version: str | None = None,
     layer_version: int | None = None,
+    bref_layer_account: str | None = None,
 ) -> BrefRuntime:
-    """Resolve the Lambda runtime, handler, layers and env of a Bref function on a zip package."""
+    """Resolve the Lambda runtime, handler, layers and env of a Bref function on a zip package.
+
+    The layer account is, in order: ``bref_layer_account``, the one the installed Bref package
+    names in its own files, the account Bref's major version is known to publish from.
+    """
     validate_choice("runtime", runtime, RUNTIMES, "use 'fpm' (HTTP), 'function' or 'console'")
     validate_choice("architecture", architecture, ARCHITECTURES, "use 'x86_64' or 'arm64'")
     if layer_version is not None and (isinstance(layer_version, bool) or layer_version < 1):
@@ -231,7 +258,9 @@ def resolve_bref_runtime(
     layers_path = bref_layers_json or app / LAYERS_JSON
     layers = read_layers_json(layers_path)
     names = layer_names(major.major, php_version, runtime, architecture)
-    arns = resolve_layers(layers, names, region, major.account, layers_path, layer_version)
+    account = check_account(bref_layer_account) if bref_layer_account is not None \
+        else read_layer_account(app) or major.account
+    arns = resolve_layers(layers, names, region, account, layers_path, layer_version)
     env = {"BREF_RUNTIME": runtime} if major.major >= 3 else {}
     return BrefRuntime(
         bref_major=major.major,

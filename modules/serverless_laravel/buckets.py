@@ -6,7 +6,7 @@ from __future__ import annotations
 from . import cdk
 from .cdk import Construct
 from .errors import ConfigurationError
-from .iam import Grantable, PolicyStatement, sid_for
+from .iam import Grantable, PolicyStatement, policy_document, sid_for, statement_struct
 
 
 class PrivateBucket(Construct):
@@ -70,8 +70,8 @@ class PrivateBucket(Construct):
             )
             self._lifecycle(noncurrent_version_days)
         self._policy_statements: list[dict[str, object]] = [self._deny_insecure_transport()]
-        self._policy_document = cdk.aws("data_aws_iam_policy_document").DataAwsIamPolicyDocument(
-            self, "policy-document", statement=self._policy_statements
+        self._policy_document = policy_document(
+            self, "policy-document", self._policy_statements
         )
         cdk.aws("s3_bucket_policy").S3BucketPolicy(
             self, "policy", bucket=self.bucket.id, policy=self._policy_document.json
@@ -110,7 +110,9 @@ class PrivateBucket(Construct):
     def add_to_resource_policy(self, statement: dict[str, object]) -> None:
         """Add a statement (a policy-document block) to the bucket policy."""
         self._policy_statements.append(statement)
-        self._policy_document.put_statement(self._policy_statements)
+        self._policy_document.put_statement(
+            [statement_struct(block) for block in self._policy_statements]
+        )
 
     @property
     def name(self) -> str:

@@ -7,15 +7,39 @@ fully; actions are never wildcards.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from . import cdk
 from .cdk import Construct
 from .errors import ConfigurationError
 
-_ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+\*?$")
+_ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+$")
+_DOCUMENT = "data_aws_iam_policy_document"
+_NESTED_BLOCKS = {
+    "principals": "DataAwsIamPolicyDocumentStatementPrincipals",
+    "not_principals": "DataAwsIamPolicyDocumentStatementNotPrincipals",
+    "condition": "DataAwsIamPolicyDocumentStatementCondition",
+}
+
+
+def statement_struct(block: Mapping[str, Any]) -> Any:
+    """A policy-document statement as a typed struct, nested blocks included, so that no key
+    (``not_actions``, ``not_principals``...) is dropped on its way to Terraform."""
+    fields = {
+        key: [cdk.struct(_DOCUMENT, _NESTED_BLOCKS[key], **item) for item in value]
+        if key in _NESTED_BLOCKS else value
+        for key, value in block.items()
+    }
+    return cdk.struct(_DOCUMENT, "DataAwsIamPolicyDocumentStatement", **fields)
+
+
+def policy_document(scope: Construct, id: str, blocks: Sequence[Mapping[str, Any]]) -> Any:
+    """An ``aws_iam_policy_document`` data source (evaluated locally, read fully by checkov)."""
+    return cdk.aws(_DOCUMENT).DataAwsIamPolicyDocument(
+        scope, id, statement=[statement_struct(b) for b in blocks]
+    )
 
 
 @dataclass(frozen=True)
@@ -44,7 +68,7 @@ class PolicyStatement:
             raise ConfigurationError(
                 "PolicyStatement", "sid", self.sid, "must be alphanumeric", "e.g. 'SendToQueue'"
             )
-        bad = [a for a in self.actions if not _ACTION.match(a) or a.endswith(":*")]
+        bad = [a for a in self.actions if not _ACTION.match(a)]
         if not self.actions or bad:
             raise ConfigurationError(
                 "PolicyStatement",
@@ -98,18 +122,12 @@ class ServiceRole(Construct):
     ) -> None:
         super().__init__(scope, id)
         self._statements: dict[str, PolicyStatement] = {}
-        assume = cdk.aws("data_aws_iam_policy_document").DataAwsIamPolicyDocument(
-            self,
-            "assume",
-            statement=[
-                {
-                    "sid": "AssumedByService",
-                    "effect": "Allow",
-                    "actions": ["sts:AssumeRole"],
-                    "principals": [{"type": "Service", "identifiers": [service]}],
-                }
-            ],
-        )
+        assume = policy_document(self, "assume", [{
+            "sid": "AssumedByService",
+            "effect": "Allow",
+            "actions": ["sts:AssumeRole"],
+            "principals": [{"type": "Service", "identifiers": [service]}],
+        }])
         self.role = cdk.aws("iam_role").IamRole(
             self,
             "role",
@@ -117,9 +135,7 @@ class ServiceRole(Construct):
             assume_role_policy=assume.json,
             permissions_boundary=permissions_boundary,
         )
-        self._document = cdk.aws("data_aws_iam_policy_document").DataAwsIamPolicyDocument(
-            self, "policy", statement=[]
-        )
+        self._document = policy_document(self, "policy", [])
         self.policy = cdk.aws("iam_role_policy").IamRolePolicy(
             self, "inline", role=self.role.id, name="least-privilege", policy=self._document.json
         )
@@ -150,4 +166,6 @@ class ServiceRole(Construct):
                 "give each grant a distinct sid",
             )
         self._statements[statement.sid] = statement
-        self._document.put_statement([s.to_block() for s in self._statements.values()])
+        self._document.put_statement(
+            [statement_struct(s.to_block()) for s in self._statements.values()]
+        )

@@ -79,10 +79,13 @@ DEFAULT_EXCLUDES: tuple[str, ...] = (
     ".DS_Store",
     ".phpunit.result.cache",
     ".phpunit.cache",
+    "/bootstrap/cache/config.php",
 )
 """Left out of every package: VCS data, JS dependencies, tests, secrets, runtime caches and
-editor state. Storage *contents* go but not the need for them: on Lambda, Bref's Laravel bridge
-points ``storage/`` at ``/tmp`` and creates the directories itself."""
+editor state. A local ``config:cache`` (``bootstrap/cache/config.php``) holds the values of
+``.env`` in plain text and would make Laravel ignore the function's environment. Storage
+*contents* go but not the need for them: on Lambda, Bref's Laravel bridge points ``storage/``
+at ``/tmp`` and creates the directories itself."""
 
 _WHERE = "package_app"
 _STORED, _DEFLATED = 0, 8

@@ -32,6 +32,9 @@ MEMORY_RANGE = (128, 10_240)
 TIMEOUT_RANGE = (1, 900)
 EPHEMERAL_RANGE = (512, 10_240)
 DEFAULT_TIMEOUTS = {"fpm": 28, "function": 60, "console": 120}
+DEFAULT_DESCRIPTIONS = {
+    "fpm": "Laravel web (PHP-FPM)", "function": "Laravel handler", "console": "Laravel artisan",
+}
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
                       1827, 2192, 2557, 2922, 3288, 3653)
 MAX_LAYERS = 5
@@ -158,6 +161,7 @@ class PhpFunction(Construct):
         bref_layers_json: str | Path | None = None,
         bref_version: str | None = None,
         layer_version: int | None = None,
+        bref_layer_account: str | None = None,
         exclude: Sequence[str] = (),
         layers_unzipped_mb: int = DEFAULT_LAYERS_UNZIPPED_MB,
         artifact_bucket: PrivateBucket | None = None,
@@ -185,6 +189,12 @@ class PhpFunction(Construct):
             raise _err("app/image_uri", {"app": app, "image_uri": image_uri},
                        "exactly one code source is required",
                        "pass app= (a Laravel app directory) or image_uri= (an ECR image), not both")
+        if not isinstance(tracing, bool):
+            raise _err("tracing", tracing, "must be True or False",
+                       "pass tracing=False to turn X-Ray off")
+        if description is not None and (not isinstance(description, str) or len(description) > 256):
+            raise _err("description", description, "must be a string of at most 256 characters",
+                       "shorten it")
         if function_name is not None and not _FUNCTION_NAME.match(function_name):
             raise _err("function_name", function_name, "must be 1..64 of [A-Za-z0-9_-]",
                        "use a shorter name of letters, digits, '-' and '_'")
@@ -199,6 +209,11 @@ class PhpFunction(Construct):
                        "pass the key's ARN, not its id or alias")
 
         self.region = region_of(scope, region, "PhpFunction")
+        foreign = [arn for arn in layers if arn.split(":")[3] != self.region]
+        if foreign:
+            raise _err("layers", foreign,
+                       f"Lambda loads layers from the function's region ({self.region}) only",
+                       f"use the layer versions published in {self.region}")
         self.runtime = runtime
         self.architecture = architecture
         self.timeout = timeout
@@ -219,6 +234,7 @@ class PhpFunction(Construct):
                 architecture=architecture, handler=handler,
                 bref_layers_json=Path(bref_layers_json) if bref_layers_json else None,
                 bref_version=bref_version, layer_version=layer_version,
+                bref_layer_account=bref_layer_account,
             )
             self.handler = self.bref.handler
             all_layers = (*self.bref.layer_arns, *layers)
@@ -260,7 +276,7 @@ class PhpFunction(Construct):
         self.function = cdk.aws("lambda_function").LambdaFunction(
             self, "function",
             function_name=self.function_name,
-            description=description or f"Laravel {runtime} function (serverless-laravel)",
+            description=description or DEFAULT_DESCRIPTIONS[runtime],
             role=self.role.arn,
             architectures=[architecture],
             memory_size=memory_size,
