@@ -101,6 +101,14 @@ def test_over_budget_only_warns_when_allowed() -> None:
         check_budget(budget, "test", allow_over_budget=True)
 
 
+@pytest.mark.parametrize("value", ["false", "true", 0, None])
+def test_allow_over_budget_must_be_a_bool(value: object) -> None:
+    budget = compute_budget([Consumer("web", 3000)], max_connections=450)
+    with pytest.raises(ConfigurationError, match="must be True or False") as error:
+        check_budget(budget, "test", allow_over_budget=value)  # type: ignore[arg-type]
+    assert error.value.prop == "allow_over_budget"
+
+
 def test_uncapped_functions_are_reported_by_name() -> None:
     budget = compute_budget([Consumer("web"), Consumer("worker", None, 5)],
                             max_connections=5000)
@@ -173,6 +181,17 @@ def test_allowed_over_budget_synthesizes_with_a_warning(tmp_path: Path) -> None:
     with pytest.warns(BudgetWarning, match="3100 connections"):
         app.synth()
     assert (tmp_path / "out" / "stacks" / "oversubscribed" / "cdk.tf.json").is_file()
+
+
+def test_a_string_flag_is_refused_before_anything_is_created() -> None:
+    stack = LaravelStack(App(), "strings", region="eu-west-1")
+    database = Database(stack, "database", vpc_id=VPC_ID, subnet_ids=SUBNETS)
+    before = len(stack.node.children)
+    with pytest.raises(ConfigurationError, match="must be True or False") as error:
+        DatabaseProxy(stack, "proxy", vpc_id=VPC_ID, subnet_ids=SUBNETS, database=database,
+                      allow_over_budget="false")
+    assert error.value.prop == "allow_over_budget"
+    assert len(stack.node.children) == before
 
 
 def test_uncapped_function_fails_at_synth(tmp_path: Path) -> None:

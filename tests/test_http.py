@@ -23,8 +23,13 @@ from serverless_laravel.assets import (
     CACHING_DISABLED,
     CACHING_OPTIMIZED,
     DEFAULT_STATIC_PATHS,
+    MAX_COMMENT,
+    ORIGIN_VERIFY_ENV,
+    ORIGIN_VERIFY_HEADER,
+    check_bucket_prefix,
 )
-from serverless_laravel.cdk import App, TerraformVariable
+from serverless_laravel.buckets import PrivateBucket
+from serverless_laravel.cdk import App, Construct, TerraformVariable
 from serverless_laravel.errors import ConfigurationError
 from serverless_laravel.http_api import ACCESS_LOG_FORMAT
 from tests import terraform
@@ -64,6 +69,9 @@ def build(app: App) -> None:
     Assets(front, "cdn", api=site_api, static_paths=("/build/*", "/vendor/*"),
            price_class="PriceClass_All", domain_names=("www.example.com", "example.com"),
            certificate_arn=EDGE_CERT, hosted_zone_id=ZONE, web_acl_arn=WEB_ACL)
+    open_web = PhpFunction(front, "open-web", app=LARAVEL_APP)
+    Assets(front, "open-cdn", api=HttpApi(front, "open-http", function=open_web),
+           verify_origin=False, set_asset_url=False)
 
     shop = LaravelStack(app, "shop", region="us-east-1")
     laravel = LaravelApp(
@@ -344,6 +352,73 @@ def test_waf_rate_limit_acl_is_associated(stacks: dict[str, Stack]) -> None:
                                              "arn")
 
 
+# Origin verification: CloudFront proves a request came through it (and its WAF).
+
+
+def test_origin_secret_is_generated_by_terraform_in_a_secure_string(
+    stacks: dict[str, Stack],
+) -> None:
+    parameter = stacks["front"].by_path("aws_ssm_parameter", "cdn/origin-secret")
+    assert parameter["type"] == "SecureString"
+    assert parameter["name"] == "/serverless-laravel/front-cdn/origin-verify"
+    assert "key_id" not in parameter  # the AWS managed key: no kms:Decrypt grant needed
+    # Generated at the first apply (uuid() reads crypto/rand, no API call), then kept.
+    assert parameter["value"] == ('${join("", [replace(uuid(), "-", ""), '
+                                  'replace(uuid(), "-", "")])}')
+    assert parameter["lifecycle"] == {"ignore_changes": ["value"]}
+
+
+def test_cloudfront_sends_the_origin_secret_to_the_api_only(stacks: dict[str, Stack]) -> None:
+    stack = stacks["front"]
+    distribution = stack.by_path("aws_cloudfront_distribution", "cdn/distribution")
+    origins = {o["origin_id"]: o for o in distribution["origin"]}
+    assert origins["http-api"]["custom_header"] == [{
+        "name": ORIGIN_VERIFY_HEADER,
+        "value": ref(stack, "aws_ssm_parameter", "cdn/origin-secret", "value")}]
+    assert "custom_header" not in origins["assets-bucket"]
+
+
+def test_web_function_reads_the_origin_secret_by_reference(stacks: dict[str, Stack]) -> None:
+    stack = stacks["front"]
+    variables = stack.by_path("aws_lambda_function", "web/function")["environment"]["variables"]
+    assert variables[ORIGIN_VERIFY_ENV] == "bref-ssm:/serverless-laravel/front-cdn/origin-verify"
+    statements = stack.role_statements("web/role")
+    assert statements["ReadParameterORIGINVERIFYSECRET"] == {
+        "sid": "ReadParameterORIGINVERIFYSECRET", "effect": "Allow",
+        "actions": ["ssm:GetParameters"],
+        "resources": [ref(stack, "aws_ssm_parameter", "cdn/origin-secret", "arn")]}
+
+
+def test_verify_origin_false_adds_nothing(stacks: dict[str, Stack]) -> None:
+    stack = stacks["front"]
+    assert [p["//"]["metadata"]["path"] for p in stack.resources("aws_ssm_parameter").values()
+            ] == ["front/cdn/origin-secret"]
+    distribution = stack.by_path("aws_cloudfront_distribution", "open-cdn/distribution")
+    assert all("custom_header" not in o for o in distribution["origin"])
+    variables = env(stack, "open-web")
+    assert ORIGIN_VERIFY_ENV not in variables
+    assert "ASSET_URL" not in variables
+    assert "ReadParameterORIGINVERIFYSECRET" not in stack.role_statements("open-web/role")
+
+
+def test_distribution_comment_fits_cloudfront(stacks: dict[str, Stack]) -> None:
+    for stack in stacks.values():
+        for distribution in stack.resources("aws_cloudfront_distribution").values():
+            assert len(distribution["comment"]) <= MAX_COMMENT
+
+
+def test_long_construct_paths_keep_names_and_comment_within_limits() -> None:
+    stack = LaravelStack(App(), "s" * 60, region="eu-west-1")
+    deep: Construct = stack
+    for level in range(4):
+        deep = Construct(deep, f"level-{level}-" + "x" * 40)
+    web = PhpFunction(deep, "web", app=LARAVEL_APP)
+    assets = Assets(deep, "cdn", api=HttpApi(deep, "http", function=web))
+    assert len(assets.distribution.comment) <= MAX_COMMENT
+    assert len(assets.forward_host.name) <= 64
+    assert len(assets.origin_access_control.name) <= 64
+
+
 # LaravelApp
 
 
@@ -363,7 +438,9 @@ def test_laravel_environment_on_every_function(stacks: dict[str, Stack]) -> None
         "DB_PASSWORD": "bref-ssm:/aws/reference/secretsmanager/shop/db-password",
         "MAIL_PASSWORD": "bref-ssm:/shop/mail-password",
     }
-    assert env(stack, "shop/web") == {**expected, "BREF_RUNTIME": "fpm"}
+    origin = "bref-ssm:/serverless-laravel/shop-shop-assets/origin-verify"
+    assert env(stack, "shop/web") == {**expected, "BREF_RUNTIME": "fpm",
+                                      ORIGIN_VERIFY_ENV: origin}
     assert env(stack, "shop/console") == {**expected, "BREF_RUNTIME": "console"}
     assert env(stack, "worker") == {**expected, "BREF_RUNTIME": "function"}
 
@@ -392,7 +469,10 @@ def test_web_role_has_exactly_what_it_needs(stacks: dict[str, Stack]) -> None:
     assert set(statements) == {
         "WriteOwnLogs", "WriteTraces", "ListStorage", "ReadWriteStorage",
         "ReadParameterAPPKEY", "DecryptSecretAPPKEY", "ReadParameterDBPASSWORD",
-        "ReadSecretDBPASSWORD", "ReadParameterMAILPASSWORD"}
+        "ReadSecretDBPASSWORD", "ReadParameterMAILPASSWORD", "ReadParameterORIGINVERIFYSECRET"}
+    assert statements["ReadParameterORIGINVERIFYSECRET"]["resources"] == [
+        ref(stack, "aws_ssm_parameter", "shop/assets/origin-secret", "arn")]
+    assert statements["ReadParameterORIGINVERIFYSECRET"]["actions"] == ["ssm:GetParameters"]
     bucket = ref(stack, "aws_s3_bucket", "shop/storage/bucket", "arn")
     assert statements["ListStorage"]["resources"] == [bucket]
     assert statements["ReadWriteStorage"]["resources"] == [f"{bucket}/*"]
@@ -416,7 +496,8 @@ def test_console_and_added_functions_get_the_same_grants(stacks: dict[str, Stack
     web = stack.role_statements("shop/web/role")
     for role in ("shop/console/role", "worker/role"):
         statements = stack.role_statements(role)
-        assert set(statements) == set(web)
+        # Only the web function answers HTTP, so only it reads the origin secret.
+        assert set(statements) == set(web) - {"ReadParameterORIGINVERIFYSECRET"}
         assert statements["ReadSecretDBPASSWORD"] == web["ReadSecretDBPASSWORD"]
 
 
@@ -540,6 +621,12 @@ def assert_refused(error: pytest.ExceptionInfo[ConfigurationError], prop: str) -
         ({"domain_name": "api.example.com", "certificate_arn": REGIONAL_CERT,
           "hosted_zone_id": "zone"}, "hosted_zone_id"),
         ({"disable_execute_api_endpoint": True}, "disable_execute_api_endpoint"),
+        ({"disable_execute_api_endpoint": "yes"}, "disable_execute_api_endpoint"),
+        ({"disable_execute_api_endpoint": 1}, "disable_execute_api_endpoint"),
+        ({"name": ""}, "name"),
+        ({"name": "a" * 129}, "name"),
+        ({"name": "my api"}, "name"),
+        ({"name": 42}, "name"),
         ({"cors": {"allow_origins": ["*"]}}, "cors"),
         ({"function": "web"}, "function"),
     ],
@@ -581,6 +668,10 @@ def test_http_api_refuses_functions_it_cannot_front(
         ({"allow_origins": ("app.example.com",)}, "allow_origins"),
         ({"allow_origins": ("https://app.example.com/path",)}, "allow_origins"),
         ({"allow_origins": ("*",), "max_age": 90_000}, "max_age"),
+        ({"allow_origins": ("https://app.example.com",), "allow_credentials": "true"},
+         "allow_credentials"),
+        ({"allow_origins": ("https://app.example.com",), "allow_credentials": 1},
+         "allow_credentials"),
     ],
 )
 def test_cors_rules(props: dict, prop: str) -> None:
@@ -595,6 +686,7 @@ def test_cors_rules(props: dict, prop: str) -> None:
         ({"static_paths": ["build/*"]}, "static_paths"),
         ({"static_paths": ["/build/*", "/build/*"]}, "static_paths"),
         ({"static_paths": [f"/p{i}/*" for i in range(25)]}, "static_paths"),
+        ({"static_paths": ["/" + "a" * 255]}, "static_paths"),
         ({"price_class": "PriceClass_Cheap"}, "price_class"),
         ({"domain_names": ["www.example.com"]}, "certificate_arn"),
         ({"certificate_arn": EDGE_CERT}, "domain_names"),
@@ -605,6 +697,16 @@ def test_cors_rules(props: dict, prop: str) -> None:
         ({"web_acl_arn": "arn:aws:wafv2:eu-west-1:111122223333:regional/webacl/x/1"},
          "web_acl_arn"),
         ({"waf_rate_limit": 2000, "web_acl_arn": WEB_ACL}, "waf_rate_limit"),
+        ({"bucket_prefix": "Bad_Prefix"}, "bucket_prefix"),
+        ({"bucket_prefix": ""}, "bucket_prefix"),
+        ({"bucket_prefix": "-leading-hyphen"}, "bucket_prefix"),
+        ({"bucket_prefix": "a" * 38}, "bucket_prefix"),
+        ({"bucket_prefix": "xn--punycode-"}, "bucket_prefix"),
+        ({"bucket_prefix": None}, "bucket_prefix"),
+        ({"force_destroy": "yes"}, "force_destroy"),
+        ({"force_destroy": None}, "force_destroy"),
+        ({"set_asset_url": 1}, "set_asset_url"),
+        ({"verify_origin": "false"}, "verify_origin"),
     ],
 )
 def test_assets_bad_props(stack: LaravelStack, props: dict, prop: str) -> None:
@@ -614,6 +716,49 @@ def test_assets_bad_props(stack: LaravelStack, props: dict, prop: str) -> None:
         Assets(stack, "bad", api=api, **props)
     assert_refused(error, prop)
     assert len(stack.node.children) == before
+
+
+def test_assets_refuse_a_second_front_on_the_same_api(stack: LaravelStack) -> None:
+    api = HttpApi(stack, "api", function=PhpFunction(stack, "web", app=LARAVEL_APP))
+    Assets(stack, "first", api=api)
+    before = len(stack.node.children)
+    with pytest.raises(ConfigurationError) as error:
+        Assets(stack, "second", api=api)
+    assert_refused(error, "verify_origin")
+    assert len(stack.node.children) == before
+    Assets(stack, "second", api=api, verify_origin=False)
+
+
+def test_failure_while_building_assets_leaves_nothing(
+    east: LaravelStack, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    web = PhpFunction(east, "web", app=LARAVEL_APP)
+    api = HttpApi(east, "api", function=web)
+    before = len(east.node.children)
+
+    def broken(self: Assets, limit: int) -> object:
+        raise RuntimeError("web ACL failed")
+
+    monkeypatch.setattr(Assets, "_web_acl", broken)
+    with pytest.raises(RuntimeError):
+        Assets(east, "bad", api=api, waf_rate_limit=2000)
+    assert len(east.node.children) == before
+    assert east.node.try_find_child("bad") is None
+    assert ORIGIN_VERIFY_ENV not in web.environment
+
+
+@pytest.mark.parametrize("prefix", ["laravel-assets-", "a", "my-app-1-", "0abc", "a" * 37])
+def test_bucket_prefixes_assets_accept_private_bucket_accepts(prefix: str) -> None:
+    assert check_bucket_prefix("Assets", prefix) == prefix
+    PrivateBucket(LaravelStack(App(), "b", region="eu-west-1"), "bucket", bucket_prefix=prefix)
+
+
+def test_http_api_name_limits(stack: LaravelStack) -> None:
+    web = PhpFunction(stack, "web", app=LARAVEL_APP)
+    api = HttpApi(stack, "long", function=web, name="a" * 128)
+    assert api.name == "a" * 128
+    other = PhpFunction(stack, "web2", app=LARAVEL_APP)
+    assert HttpApi(stack, "chars", function=other, name="shop_web-1.v2/#x").name
 
 
 def test_waf_outside_us_east_1_names_the_region_rule(stack: LaravelStack) -> None:
@@ -663,6 +808,12 @@ def app_props(**props: object) -> dict:
         ({"log_retention_days": 2}, "log_retention_days"),
         ({"web_reserved_concurrency": -1}, "web_reserved_concurrency"),
         ({"console_reserved_concurrency": True}, "console_reserved_concurrency"),
+        ({"force_destroy": "yes"}, "force_destroy"),
+        ({"force_destroy": 0}, "force_destroy"),
+        ({"maintenance": 1}, "maintenance"),
+        ({"environment": {"QUEUE_CONNECTION": 3}}, "environment['QUEUE_CONNECTION']"),
+        ({"environment": {"BIG": "x" * 4000}}, "environment"),
+        ({"name": "n" * 4100}, "environment"),
     ],
 )
 def test_laravel_app_bad_props(stack: LaravelStack, props: dict, prop: str) -> None:

@@ -114,10 +114,36 @@ def test_event_source_reports_batch_item_failures_with_a_concurrency_cap(stack: 
 def test_worker_runs_bref_queue_handler(stack: Stack) -> None:
     worker = stack.by_path("aws_lambda_function", "jobs/worker/function")
     assert worker["handler"] == QUEUE_HANDLER
+    assert worker["description"] == "Laravel queue worker (queues-jobs)"
+    emails = stack.by_path("aws_lambda_function", "emails/worker/function")
+    assert emails["description"] == "Laravel queue worker (queues-emails)"
     assert worker["timeout"] == 60
     assert worker["reserved_concurrent_executions"] == 40
     assert worker["vpc_config"]["security_group_ids"] == list(VPC.security_group_ids)
     assert worker["environment"]["variables"]["BREF_RUNTIME"] == "function"
+
+
+@pytest.mark.parametrize("path", ["jobs/queue", "jobs/dead-letter-queue", "emails/queue",
+                                  "emails/dead-letter-queue", "scheduler/dead-letter-queue",
+                                  "nightly/dead-letter-queue"])
+def test_every_queue_refuses_requests_without_tls(stack: Stack, path: str) -> None:
+    policy = stack.by_path("aws_sqs_queue_policy", f"{path}-policy")
+    assert policy["queue_url"] == ref(stack, "aws_sqs_queue", path, "url")
+    document = stack.deref(policy["policy"])
+    assert document["statement"] == [{
+        "sid": "DenyInsecureTransport", "effect": "Deny", "actions": ["sqs:*"],
+        "resources": [ref(stack, "aws_sqs_queue", path, "arn")],
+        "principals": [{"type": "*", "identifiers": ["*"]}],
+        "condition": [{"test": "Bool", "variable": "aws:SecureTransport",
+                       "values": ["false"]}],
+    }]
+
+
+def test_queue_policies_are_the_only_sqs_wildcards(stack: Stack) -> None:
+    for name, document in stack.data("aws_iam_policy_document").items():
+        for statement in document.get("statement", []):
+            if any(a.endswith(":*") for a in statement.get("actions", [])):
+                assert statement["effect"] == "Deny", name
 
 
 # IAM: producers send only, the worker consumes (and resends on release).
@@ -201,6 +227,28 @@ def test_custom_schedule_retry_and_key(stack: Stack) -> None:
     assert schedule["target"]["retry_policy"] == {"maximum_retry_attempts": 5,
                                                   "maximum_event_age_in_seconds": 3600}
     assert stack.by_path("aws_sqs_queue", "nightly/dead-letter-queue")["kms_master_key_id"] == KEY
+
+
+def test_console_async_invocations_are_not_retried_and_fail_to_the_dlq(stack: Stack) -> None:
+    config = stack.by_path("aws_lambda_function_event_invoke_config",
+                           "scheduler/console-invoke-config")
+    assert config["function_name"] == ref(stack, "aws_lambda_function", "console/function",
+                                          "function_name")
+    assert config["maximum_retry_attempts"] == 0
+    assert config["maximum_event_age_in_seconds"] == 60
+    assert config["destination_config"] == {"on_failure": {
+        "destination": ref(stack, "aws_sqs_queue", "scheduler/dead-letter-queue", "arn")}}
+    assert config["depends_on"] == [stack.address_of("aws_iam_role_policy", "console/role/inline")]
+    # One config per function: the nightly schedule on the same console reuses it.
+    assert len(stack.resources("aws_lambda_function_event_invoke_config")) == 1
+
+
+def test_console_role_may_report_failed_runs_to_the_scheduler_dlq(stack: Stack) -> None:
+    statements = stack.role_statements("console/role")
+    assert statements["ReportFailedRunsToScheduler"] == {
+        "sid": "ReportFailedRunsToScheduler", "effect": "Allow", "actions": ["sqs:SendMessage"],
+        "resources": [ref(stack, "aws_sqs_queue", "scheduler/dead-letter-queue", "arn")]}
+    assert not any(sid.endswith("Nightly") for sid in statements)
 
 
 def test_scheduler_role_invokes_one_function_and_sends_to_its_dlq(stack: Stack) -> None:
@@ -300,6 +348,14 @@ def test_adding_a_producer_twice_is_idempotent(empty: LaravelStack) -> None:
         ({"timezone": "utc+2"}, "timezone"),
         ({"command": " "}, "command"),
         ({"kms_key_arn": "alias/x"}, "kms_key_arn"),
+        ({"lambda_retry_attempts": 3}, "lambda_retry_attempts"),
+        ({"lambda_retry_attempts": -1}, "lambda_retry_attempts"),
+        ({"lambda_retry_attempts": True}, "lambda_retry_attempts"),
+        ({"lambda_event_age": 59}, "lambda_event_age"),
+        ({"lambda_event_age": 21_601}, "lambda_event_age"),
+        ({"enabled": "false"}, "enabled"),
+        ({"enabled": 0}, "enabled"),
+        ({"enabled": None}, "enabled"),
     ],
 )
 def test_bad_schedule_props_raise_and_leave_nothing(empty: LaravelStack, props: dict,
@@ -316,3 +372,33 @@ def test_scheduler_needs_the_console_function(empty: LaravelStack) -> None:
     web = PhpFunction(empty, "web", image_uri=IMAGE)
     with pytest.raises(ConfigurationError, match="runtime='console'"):
         Scheduler(empty, "bad", console=web)
+
+
+def test_disabled_schedule(empty: LaravelStack) -> None:
+    console = PhpFunction(empty, "console", image_uri=IMAGE, runtime="console")
+    scheduler = Scheduler(empty, "scheduler", console=console, enabled=False)
+    assert scheduler.schedule.state_input == "DISABLED"
+
+
+def test_async_settings_are_props_and_the_key_is_granted(empty: LaravelStack) -> None:
+    console = PhpFunction(empty, "console", image_uri=IMAGE, runtime="console")
+    scheduler = Scheduler(empty, "scheduler", console=console, lambda_retry_attempts=1,
+                          lambda_event_age=300, kms_key_arn=KEY)
+    assert scheduler.invoke_config.maximum_retry_attempts_input == 1
+    assert scheduler.invoke_config.maximum_event_age_in_seconds_input == 300
+    key = next(s for s in console.role.statements if s.sid == "EncryptFailedRunsForScheduler")
+    assert key.resources == (KEY,)
+    assert set(key.actions) == {"kms:Decrypt", "kms:GenerateDataKey"}
+
+
+def test_a_second_schedule_must_agree_with_the_console_invoke_config(
+        empty: LaravelStack) -> None:
+    console = PhpFunction(empty, "console", image_uri=IMAGE, runtime="console")
+    Scheduler(empty, "scheduler", console=console)
+    before = len(empty.node.children)
+    with pytest.raises(ConfigurationError, match="Lambda allows one per function") as error:
+        Scheduler(empty, "nightly", console=console, lambda_retry_attempts=2)
+    assert error.value.prop == "lambda_retry_attempts/lambda_event_age"
+    assert len(empty.node.children) == before
+    nightly = Scheduler(empty, "nightly", console=console, schedule_expression="rate(1 day)")
+    assert nightly.invoke_config is None

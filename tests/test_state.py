@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from serverless_laravel import (
@@ -11,6 +13,7 @@ from serverless_laravel import (
     PhpFunction,
     RedisCache,
     VpcConfig,
+    cdk,
 )
 from serverless_laravel.cdk import App
 from serverless_laravel.errors import ConfigurationError
@@ -35,7 +38,7 @@ def build(app: App) -> None:
     cache.connect(web)
     cache.connect(console)
     nodes = RedisCache(stack, "nodes", vpc_id=VPC_ID, subnet_ids=SUBNETS, mode="nodes",
-                       engine="redis", num_nodes=2, kms_key_arn=KEY, client="predis")
+                       engine="redis", num_nodes=2, kms_key_arn=KEY, client="phpredis")
     nodes.allow_from(console)
     database = Database(stack, "database", vpc_id=VPC_ID, subnet_ids=SUBNETS, kms_key_arn=KEY,
                         multi_az=True, iam_authentication=True)
@@ -176,7 +179,7 @@ def test_cache_env_on_the_function(stack: Stack) -> None:
     secret = ref(stack, "aws_secretsmanager_secret", "cache/password", "name")
     variables = env(stack, "web")
     expected = {
-        "REDIS_CLIENT": "phpredis", "REDIS_URL": f"tls://{host}:6379", "REDIS_HOST": host,
+        "REDIS_CLIENT": "predis", "REDIS_URL": f"tls://{host}:6379", "REDIS_HOST": host,
         "REDIS_PORT": "6379", "REDIS_SCHEME": "tls", "REDIS_USERNAME": "laravel",
         "REDIS_PASSWORD": f"bref-ssm:/aws/reference/secretsmanager/{secret}",
         "CACHE_STORE": "redis", "SESSION_DRIVER": "redis", "REDIS_DB": "0",
@@ -258,10 +261,13 @@ def test_network_path_function_to_proxy_to_database(stack: Stack) -> None:
         rule(CONSOLE_SG, 5432, "console to RDS Proxy", proxy_group)]
     assert ingress(stack, "database/security-group/group") == [
         rule(proxy_group, 5432, "from its RDS Proxy", db_group)]
-    egress = stack.by_path("aws_vpc_security_group_egress_rule",
-                           f"proxy/security-group/egress-{0}-5432")
-    assert egress["security_group_id"] == proxy_group
-    assert egress["referenced_security_group_id"] == db_group
+    egress = [r for r in stack.resources("aws_vpc_security_group_egress_rule").values()
+              if r["security_group_id"] == proxy_group]
+    assert len(egress) == 1 and egress[0]["referenced_security_group_id"] == db_group
+    # Named from the database group's Terraform expression, not from a counter.
+    path = egress[0]["//"]["metadata"]["path"]
+    assert path.startswith("state/proxy/security-group/egress-aws_security_group-database")
+    assert path.endswith("-5432")
 
 
 def test_database_env_and_credentials(stack: Stack) -> None:
@@ -342,6 +348,12 @@ CACHE = {"vpc_id": VPC_ID, "subnet_ids": SUBNETS}
         ({"snapshot_retention_days": 36}, "snapshot_retention_days"),
         ({"max_ecpu_per_second": 10}, "max_ecpu_per_second"),
         ({"username": "default"}, "username"),
+        ({"engine_version": "8.0"}, "engine_version"),
+        ({"engine_version": "6"}, "engine_version"),
+        ({"engine": "redis", "engine_version": "8"}, "engine_version"),
+        ({"mode": "nodes", "engine_version": "8"}, "engine_version"),
+        ({"mode": "nodes", "engine": "redis", "engine_version": "6.2"}, "engine_version"),
+        ({"engine_version": 8}, "engine_version"),
     ],
 )
 def test_bad_cache_props_raise_and_leave_nothing(empty: LaravelStack, props: dict,
@@ -373,6 +385,15 @@ def test_functions_outside_the_vpc_cannot_be_admitted(empty: LaravelStack) -> No
         ({"database_name": "my-app"}, "database_name"),
         ({"subnet_ids": SUBNETS[:1]}, "subnet_ids"),
         ({"max_connections": 0}, "max_connections"),
+        ({"engine_version": "12"}, "engine_version"),
+        ({"engine_version": "19"}, "engine_version"),
+        ({"engine_version": "16.x"}, "engine_version"),
+        ({"engine_version": 16}, "engine_version"),
+        ({"engine": "mysql", "engine_version": "5.7"}, "engine_version"),
+        ({"engine": "mysql", "engine_version": "8.1"}, "engine_version"),
+        ({"engine": "mysql", "engine_version": "16"}, "engine_version"),
+        ({"engine": "mysql", "instance_class": "db.t4g.micro"}, "performance_insights"),
+        ({"engine": "mysql", "instance_class": "db.t3.small"}, "performance_insights"),
     ],
 )
 def test_bad_database_props_raise_and_leave_nothing(empty: LaravelStack, props: dict,
@@ -452,3 +473,116 @@ def test_wiring_twice_is_idempotent(empty: LaravelStack) -> None:
         cache.connect(fn)
         proxy.connect(fn)
     assert proxy.functions == (fn,)
+
+
+# Booleans: a string such as "false" is truthy, so every flag must be a real bool.
+
+@pytest.mark.parametrize(
+    ("construct", "props", "prop"),
+    [
+        ("database", {"deletion_protection": "false"}, "deletion_protection"),
+        ("database", {"multi_az": 1}, "multi_az"),
+        ("database", {"iam_authentication": "no"}, "iam_authentication"),
+        ("database", {"performance_insights": None}, "performance_insights"),
+        ("proxy", {"iam_auth": "false"}, "iam_auth"),
+        ("proxy", {"allow_over_budget": "true"}, "allow_over_budget"),
+        ("proxy", {"debug_logging": 0}, "debug_logging"),
+    ],
+)
+def test_flags_must_be_bools_and_leave_nothing(empty: LaravelStack, construct: str,
+                                               props: dict, prop: str) -> None:
+    before = len(empty.node.children)
+    with pytest.raises(ConfigurationError, match="must be True or False") as error:
+        if construct == "database":
+            Database(empty, "bad", **{**CACHE, **props})
+        else:
+            DatabaseProxy(empty, "bad", **{**EXISTING, **props})
+    assert error.value.prop == prop
+    assert len(empty.node.children) == before
+
+
+# Versions AWS offers are accepted.
+
+@pytest.mark.parametrize(
+    ("engine", "version"),
+    [("postgres", "13"), ("postgres", "17"), ("postgres", "16.4"), ("postgres", "18"),
+     ("mysql", "8.0"), ("mysql", "8.4"), ("mysql", "8.0.39")],
+)
+def test_supported_database_versions(empty: LaravelStack, engine: str, version: str) -> None:
+    database = Database(empty, "db", **CACHE, engine=engine, engine_version=version)
+    assert database.instance.engine_version_input == version
+
+
+def test_performance_insights_off_on_small_mysql_classes(empty: LaravelStack) -> None:
+    database = Database(empty, "db", **CACHE, engine="mysql", instance_class="db.t4g.micro",
+                        performance_insights=False)
+    assert database.instance.performance_insights_enabled_input is False
+    Database(empty, "pg", **CACHE, instance_class="db.t4g.micro")  # PostgreSQL: no such rule
+
+
+@pytest.mark.parametrize(
+    ("props", "expected"),
+    [({"engine_version": "7"}, "7"), ({"engine_version": "9"}, "9"),
+     ({"engine": "redis", "engine_version": "7"}, "7"),
+     ({"mode": "nodes", "engine_version": "8.1"}, "8.1"),
+     ({"mode": "nodes", "engine": "redis", "engine_version": "7.0"}, "7.0")],
+)
+def test_supported_cache_versions(empty: LaravelStack, props: dict, expected: str) -> None:
+    cache = RedisCache(empty, "cache", **CACHE, **props)
+    resource = cache.serverless_cache if cache.mode == "serverless" else cache.replication_group
+    version = resource.major_engine_version_input if cache.mode == "serverless" \
+        else resource.engine_version_input
+    assert version == expected
+
+
+def test_phpredis_is_an_option(empty: LaravelStack) -> None:
+    fn = PhpFunction(empty, "web", image_uri=IMAGE, vpc=VpcConfig(SUBNETS, (WEB_SG,)))
+    RedisCache(empty, "cache", **CACHE, client="phpredis").wire(fn)
+    assert fn.environment["REDIS_CLIENT"] == "phpredis"
+
+
+# Security group rules keep their Terraform address whatever order functions connect in.
+
+def _connected(app: App, name: str, order: tuple[str, ...]) -> None:
+    """Functions whose security groups are known only at apply time, connected in ``order``."""
+    stack = LaravelStack(app, name, region="eu-west-1")
+    groups = {n: cdk.aws("security_group").SecurityGroup(stack, f"{n}-sg", vpc_id=VPC_ID)
+              for n in ("web", "console", "worker")}
+    shared = cdk.aws("security_group").SecurityGroup(stack, "shared-sg", vpc_id=VPC_ID)
+    functions = {
+        n: PhpFunction(stack, n, image_uri=IMAGE, reserved_concurrency=5,
+                       vpc=VpcConfig(SUBNETS, (groups[n].id, shared.id)))
+        for n in ("web", "console", "worker")
+    }
+    cache = RedisCache(stack, "cache", **CACHE)
+    database = Database(stack, "database", **CACHE)
+    proxy = DatabaseProxy(stack, "proxy", **CACHE, database=database)
+    for n in order:
+        cache.connect(functions[n])
+        proxy.connect(functions[n])
+
+
+def _rules(stack: Stack) -> dict[str, tuple[str, str]]:
+    """Every rule by logical id: (path inside the stack, referenced group)."""
+    rules = {}
+    for type_ in ("aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule"):
+        for logical_id, rule in stack.resources(type_).items():
+            path = rule["//"]["metadata"]["path"].split("/", 1)[1]
+            rules[f"{type_}.{logical_id}"] = (path, rule["referenced_security_group_id"])
+    return rules
+
+
+def test_rule_addresses_do_not_depend_on_connection_order(tmp_path: Path) -> None:
+    app = App(outdir=str(tmp_path / "out"))
+    _connected(app, "forward", ("web", "console", "worker"))
+    _connected(app, "backward", ("worker", "console", "web"))
+    app.synth()
+    stacks = load_stacks(tmp_path / "out")
+    forward, backward = _rules(stacks["forward"]), _rules(stacks["backward"])
+    assert forward == backward
+    # 3 own groups + 1 shared, on 6379/6380 into the cache and 5432 into the proxy; the
+    # proxy to the database, both ways.
+    assert len(forward) == 4 * 3 + 2
+    paths = {path for path, _ in forward.values()}
+    assert "cache/security-group/ingress-aws_security_group-shared-sg-id-6379" in paths
+    assert "proxy/security-group/ingress-aws_security_group-web-sg-id-5432" in paths

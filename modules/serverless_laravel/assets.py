@@ -2,8 +2,11 @@
 and everything else from the HTTP API, with an optional WAF rate limit.
 
 The bucket is read only by this distribution (origin access control, SigV4 always; the bucket
-policy names the distribution's ARN). Dynamic responses are never cached. Every prop is checked
-before any resource is created.
+policy names the distribution's ARN). Dynamic responses are never cached. Requests to the API
+carry an ``X-Origin-Verify`` header whose value Terraform generates (kept in an SSM
+SecureString); the web function gets a ``bref-ssm:`` reference to it, so Laravel can refuse
+requests that bypassed CloudFront and its WAF. Every prop is checked before any resource is
+created.
 """
 
 from __future__ import annotations
@@ -15,9 +18,17 @@ from . import cdk
 from .buckets import PrivateBucket
 from .cdk import Construct
 from .errors import ConfigurationError
-from .http_api import HttpApi, alias_records, check_certificate, check_domain, check_hosted_zone
+from .http_api import (
+    HttpApi,
+    alias_records,
+    check_bool,
+    check_certificate,
+    check_domain,
+    check_hosted_zone,
+)
 from .php_function import default_function_name
-from .stack import region_of
+from .secret_refs import SecretRef
+from .stack import partition_of, region_of
 
 DEFAULT_STATIC_PATHS: tuple[str, ...] = (
     "/build/*", "/css/*", "/js/*", "/images/*", "/favicon.ico", "/robots.txt",
@@ -36,8 +47,22 @@ CLOUDFRONT_REGION = "us-east-1"
 ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
 S3_ORIGIN = "assets-bucket"
 API_ORIGIN = "http-api"
-# Laravel builds URLs from the Host it sees; API Gateway must see its own host, so the viewer's
-# host travels as X-Forwarded-Host (trust it with Laravel's TrustProxies middleware).
+# CloudFront's limits on a distribution's (and a function's) comment and a path pattern.
+MAX_COMMENT = 128
+MAX_PATH_PATTERN = 255
+# S3 bucket names: lowercase letters, digits and hyphens, starting with a letter or digit; S3
+# appends 26 characters to a prefix, so a prefix is at most 37 (PrivateBucket's rule, checked
+# here before anything is created). Names may not start with these reserved prefixes.
+BUCKET_PREFIX = re.compile(r"^[a-z0-9][a-z0-9-]{0,36}$")
+RESERVED_BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+# Origin verification: CloudFront adds this header, with a value Terraform generates and keeps
+# in an SSM SecureString, to every request it sends to the API; the web function gets the
+# parameter as a bref-ssm: reference, so Laravel can refuse requests that did not come through
+# CloudFront (and its WAF). API Gateway HTTP APIs cannot require a header without an authorizer.
+ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
+ORIGIN_VERIFY_ENV = "ORIGIN_VERIFY_SECRET"
+# API Gateway must see its own host, so the viewer's host travels as X-Forwarded-Host (set here,
+# overwriting any the viewer sent). Laravel must not trust it for URLs: see docs/request-flow.md.
 FORWARD_HOST_CODE = """function handler(event) {
   var request = event.request;
   request.headers['x-forwarded-host'] = { value: request.headers.host.value };
@@ -54,6 +79,19 @@ def _err(prop: str, value: object, rule: str, fix: str) -> ConfigurationError:
     return ConfigurationError("Assets", prop, value, rule, fix)
 
 
+def check_bucket_prefix(where: str, bucket_prefix: object) -> str:
+    """A prefix S3 (and PrivateBucket) accepts, checked before any construct is created."""
+    if not isinstance(bucket_prefix, str) or not BUCKET_PREFIX.match(bucket_prefix) \
+            or bucket_prefix.startswith(RESERVED_BUCKET_PREFIXES):
+        raise ConfigurationError(
+            where, "bucket_prefix", bucket_prefix,
+            "must be 1..37 lowercase letters, digits or hyphens, starting with a letter or "
+            f"digit and not with {list(RESERVED_BUCKET_PREFIXES)} (S3 appends 26 characters)",
+            "use a short lowercase prefix such as 'myapp-assets-'",
+        )
+    return bucket_prefix
+
+
 def check_static_paths(where: str, static_paths: Sequence[str]) -> tuple[str, ...]:
     """Path patterns for the bucket: each starts with '/', distinct, within CloudFront's quota."""
     paths = tuple(static_paths)
@@ -63,6 +101,12 @@ def check_static_paths(where: str, static_paths: Sequence[str]) -> tuple[str, ..
                 where, "static_paths", path,
                 "each path pattern must start with '/' and use URL path characters",
                 f"write it as '/{str(path).lstrip('/')}'",
+            )
+        if len(path) > MAX_PATH_PATTERN:
+            raise ConfigurationError(
+                where, "static_paths", path,
+                f"CloudFront path patterns are at most {MAX_PATH_PATTERN} characters",
+                "use a shorter pattern with a wildcard, e.g. '/build/*'",
             )
     if len(set(paths)) != len(paths) or len(paths) >= MAX_CACHE_BEHAVIORS:
         raise ConfigurationError(
@@ -153,6 +197,7 @@ class Assets(Construct):
         bucket_prefix: str = "laravel-assets-",
         force_destroy: bool = False,
         set_asset_url: bool = True,
+        verify_origin: bool = True,
     ) -> None:
         region = region_of(scope, None, "Assets")
         paths = check_static_paths("Assets", static_paths)
@@ -160,10 +205,37 @@ class Assets(Construct):
                                      certificate_arn=certificate_arn,
                                      hosted_zone_id=hosted_zone_id)
         check_waf("Assets", waf_rate_limit, web_acl_arn, region)
+        check_bucket_prefix("Assets", bucket_prefix)
+        for prop, flag in (("force_destroy", force_destroy), ("set_asset_url", set_asset_url),
+                           ("verify_origin", verify_origin)):
+            check_bool("Assets", prop, flag)
         if not isinstance(api, HttpApi):
             raise _err("api", api, "must be an HttpApi", "pass the HttpApi of the web function")
+        if verify_origin and ORIGIN_VERIFY_ENV in api.function.environment:
+            raise _err("verify_origin", True,
+                       f"{api.function.node.path} already has {ORIGIN_VERIFY_ENV} (another "
+                       "Assets fronts the same HttpApi)",
+                       "put one Assets in front of an HttpApi, or pass verify_origin=False")
 
         super().__init__(scope, id)
+        try:
+            self._build(api, paths, aliases, price_class, certificate_arn, hosted_zone_id,
+                        waf_rate_limit, web_acl_arn, bucket_prefix, force_destroy, verify_origin)
+            # Only now, with the whole distribution built, touch the API's function.
+            if verify_origin:
+                self._verify_on(api, region)
+            if set_asset_url:
+                api.function.add_environment("ASSET_URL", self.url)
+        except Exception:
+            scope.node.try_remove_child(id)
+            raise
+
+    def _build(
+        self, api: HttpApi, paths: tuple[str, ...], aliases: tuple[str, ...], price_class: str,
+        certificate_arn: str | None, hosted_zone_id: str | None, waf_rate_limit: int | None,
+        web_acl_arn: str | None, bucket_prefix: str, force_destroy: bool, verify_origin: bool,
+    ) -> None:
+        """Bucket, origin access control, host function, origin secret, ACL, distribution."""
         stack = cdk.TerraformStack.of(self)
         self._name = default_function_name(stack.node.id, self.node.path[len(stack.node.path) + 1:])
         self.aliases = aliases
@@ -178,8 +250,9 @@ class Assets(Construct):
         self.forward_host = cdk.aws("cloudfront_function").CloudfrontFunction(
             self, "forward-host", name=f"{self._name[:51]}-forward-host",
             runtime="cloudfront-js-2.0", publish=True, code=FORWARD_HOST_CODE,
-            comment="Copies the viewer's Host into X-Forwarded-Host for Laravel",
+            comment="Copies the viewer's Host into X-Forwarded-Host",
         )
+        self.origin_secret = self._origin_secret() if verify_origin else None
         acl_arn = web_acl_arn if waf_rate_limit is None else self._web_acl(waf_rate_limit).arn
         self.distribution = self._distribution(api, paths, price_class, certificate_arn, acl_arn)
         self.bucket.add_to_resource_policy(self._read_by_distribution())
@@ -190,12 +263,41 @@ class Assets(Construct):
                     Construct(self, f"dns-{alias}"), hosted_zone_id, alias,
                     self.distribution.domain_name, self.distribution.hosted_zone_id)
             ]
-        if set_asset_url:
-            api.function.add_environment("ASSET_URL", self.url)
+
+    def _origin_secret(self) -> object:
+        """The origin-verification value: 256 random bits Terraform generates once.
+
+        ``uuid()`` (crypto/rand, no API call, no extra provider) is evaluated at the first apply
+        and ``ignore_changes`` keeps that value; it lives in the Terraform state (and in the
+        distribution's configuration), never in the synthesized JSON. Rotate it with
+        ``terraform apply -replace=<this parameter's address>``.
+        """
+        self.origin_secret_name = f"/serverless-laravel/{self._name}/origin-verify"
+        half = cdk.Fn.replace(cdk.Fn.uuid(), "-", "")
+        return cdk.aws("ssm_parameter").SsmParameter(
+            self, "origin-secret", name=self.origin_secret_name, type="SecureString",
+            tier="Standard",
+            description=f"{ORIGIN_VERIFY_HEADER} value CloudFront sends to the API "
+                        "(serverless-laravel)",
+            value=cdk.Fn.join("", [half, cdk.Fn.replace(cdk.Fn.uuid(), "-", "")]),
+            lifecycle={"ignore_changes": ["value"]},
+        )
+
+    def _verify_on(self, api: HttpApi, region: str) -> None:
+        """The web function: a bref-ssm: reference to the origin secret and its exact read."""
+        self.origin_secret_ref = SecretRef.ssm(self.origin_secret.arn,
+                                               name=self.origin_secret_name)
+        api.function.add_environment(ORIGIN_VERIFY_ENV, self.origin_secret_ref.env_value)
+        for statement in self.origin_secret_ref.statements(ORIGIN_VERIFY_ENV,
+                                                           partition_of(region), region):
+            api.function.add_to_role_policy(statement)
 
     def _origins(self, api: HttpApi) -> list[object]:
-        """The bucket (through OAC) and the API (HTTPS only, TLS 1.2)."""
+        """The bucket (through OAC) and the API (HTTPS only, TLS 1.2, origin secret header)."""
         module = "cloudfront_distribution"
+        headers = [] if self.origin_secret is None else [cdk.struct(
+            module, "CloudfrontDistributionOriginCustomHeader", name=ORIGIN_VERIFY_HEADER,
+            value=self.origin_secret.value)]
         return [
             cdk.struct(module, "CloudfrontDistributionOrigin", origin_id=S3_ORIGIN,
                        domain_name=self.bucket.bucket.bucket_regional_domain_name,
@@ -207,7 +309,8 @@ class Assets(Construct):
                            "origin_protocol_policy": "https-only",
                            "origin_ssl_protocols": ["TLSv1.2"],
                            "origin_read_timeout": 30, "origin_keepalive_timeout": 5,
-                       }),
+                       },
+                       custom_header=headers or None),
         ]
 
     def _default_behavior(self) -> object:
@@ -245,7 +348,8 @@ class Assets(Construct):
             certificate = {"cloudfront_default_certificate": True}
         return cdk.aws("cloudfront_distribution").CloudfrontDistribution(
             self, "distribution", enabled=True, is_ipv6_enabled=True, http_version="http2and3",
-            comment=f"Laravel app {self._name} (serverless-laravel)", price_class=price_class,
+            comment=f"Laravel app {self._name} (serverless-laravel)"[:MAX_COMMENT],
+            price_class=price_class,
             aliases=list(self.aliases) or None,
             origin=self._origins(api),
             default_cache_behavior=self._default_behavior(),

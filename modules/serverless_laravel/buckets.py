@@ -6,7 +6,14 @@ from __future__ import annotations
 from . import cdk
 from .cdk import Construct
 from .errors import ConfigurationError
-from .iam import Grantable, PolicyStatement, policy_document, sid_for, statement_struct
+from .iam import (
+    Grantable,
+    PolicyStatement,
+    deny_insecure_transport,
+    policy_document,
+    sid_for,
+    statement_struct,
+)
 
 
 class PrivateBucket(Construct):
@@ -69,7 +76,9 @@ class PrivateBucket(Construct):
                 versioning_configuration={"status": "Enabled"},
             )
             self._lifecycle(noncurrent_version_days)
-        self._policy_statements: list[dict[str, object]] = [self._deny_insecure_transport()]
+        self._policy_statements: list[dict[str, object]] = [
+            deny_insecure_transport("s3:*", [self.bucket.arn, f"{self.bucket.arn}/*"])
+        ]
         self._policy_document = policy_document(
             self, "policy-document", self._policy_statements
         )
@@ -96,16 +105,6 @@ class PrivateBucket(Construct):
         cdk.aws(module).S3BucketLifecycleConfiguration(
             self, "lifecycle", bucket=self.bucket.id, rule=[rule]
         )
-
-    def _deny_insecure_transport(self) -> dict[str, object]:
-        return {
-            "sid": "DenyInsecureTransport",
-            "effect": "Deny",
-            "actions": ["s3:*"],
-            "resources": [self.bucket.arn, f"{self.bucket.arn}/*"],
-            "principals": [{"type": "*", "identifiers": ["*"]}],
-            "condition": [{"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}],
-        }
 
     def add_to_resource_policy(self, statement: dict[str, object]) -> None:
         """Add a statement (a policy-document block) to the bucket policy."""

@@ -38,11 +38,17 @@ from .wiring import (
 WHERE = "RedisCache"
 MODES = ("serverless", "nodes")
 ENGINES = ("valkey", "redis")
-CLIENTS = ("phpredis", "predis")
+# predis (a Composer package) works on every Bref layer; phpredis needs the redis extension,
+# which Bref 2 ships only in bref/extra-php-extensions and Bref 3 ships disabled.
+CLIENTS = ("predis", "phpredis")
 PORT = 6379
 READER_PORT = 6380
 SERVERLESS_VERSIONS = {"valkey": "8", "redis": "7"}
 NODE_VERSIONS = {"valkey": "8.0", "redis": "7.1"}
+# Versions ElastiCache offers (its "Engine versions and upgrading" page): Serverless takes a
+# major version, node-based groups a major.minor one.
+SERVERLESS_ALLOWED = {"valkey": ("7", "8", "9"), "redis": ("7",)}
+NODE_ALLOWED = {"valkey": ("7.2", "8.0", "8.1", "8.2", "9.0"), "redis": ("7.0", "7.1")}
 _NODE_TYPE = re.compile(r"^cache\.[a-z0-9]+\.[a-z0-9]+$")
 _USERNAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 
@@ -75,11 +81,12 @@ class RedisCache(Construct):
         max_storage_gb: int | None = None,
         max_ecpu_per_second: int | None = None,
         username: str = "laravel",
-        client: str = "phpredis",
+        client: str = "predis",
     ) -> None:
         check_choice(WHERE, "mode", mode, MODES)
         check_choice(WHERE, "engine", engine, ENGINES)
         check_choice(WHERE, "client", client, CLIENTS)
+        engine_version = self._check_version(mode, engine, engine_version)
         check_vpc_id(WHERE, vpc_id)
         self._check_layout(mode, subnet_ids, node_type, num_nodes)
         check_kms_key_arn(WHERE, kms_key_arn)
@@ -107,11 +114,25 @@ class RedisCache(Construct):
         self._password()
         self._users()
         if mode == "serverless":
-            self._serverless(engine_version or SERVERLESS_VERSIONS[engine],
-                             snapshot_retention_days, max_storage_gb, max_ecpu_per_second)
+            self._serverless(engine_version, snapshot_retention_days, max_storage_gb,
+                             max_ecpu_per_second)
         else:
-            self._nodes(engine_version or NODE_VERSIONS[engine], node_type, num_nodes,
-                        snapshot_retention_days)
+            self._nodes(engine_version, node_type, num_nodes, snapshot_retention_days)
+
+    @staticmethod
+    def _check_version(mode: str, engine: str, version: str | None) -> str:
+        """The engine version: the default, else one ElastiCache offers for this mode."""
+        defaults = SERVERLESS_VERSIONS if mode == "serverless" else NODE_VERSIONS
+        if version is None:
+            return defaults[engine]
+        allowed = (SERVERLESS_ALLOWED if mode == "serverless" else NODE_ALLOWED)[engine]
+        if version not in allowed:
+            shape = "a major version" if mode == "serverless" else "a major.minor version"
+            raise _err("engine_version", version,
+                       f"must be {shape} ElastiCache offers for {engine} in {mode} mode: "
+                       f"{list(allowed)}",
+                       f"omit it (default {defaults[engine]!r}) or pass one of {list(allowed)}")
+        return version
 
     @staticmethod
     def _check_layout(mode: str, subnet_ids: Sequence[str], node_type: str,

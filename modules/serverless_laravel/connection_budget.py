@@ -194,6 +194,10 @@ def budget_error(budget: ConnectionBudget, where: str) -> ConfigurationError | N
 
 def check_budget(budget: ConnectionBudget, where: str, *, allow_over_budget: bool = False) -> None:
     """Raise the budget error, or only warn (``BudgetWarning``) when the user allows it."""
+    if not isinstance(allow_over_budget, bool):  # "false" would be truthy: warn, not raise
+        raise ConfigurationError(where, "allow_over_budget", allow_over_budget,
+                                 "must be True or False (a bool)",
+                                 "pass allow_over_budget=True or allow_over_budget=False")
     error = budget_error(budget, where)
     if error is None:
         return

@@ -33,6 +33,7 @@ from .stack import partition_of, region_of
 from .wiring import (
     PrivateSecurityGroup,
     account_of,
+    check_bool,
     check_choice,
     check_functions,
     check_int,
@@ -52,6 +53,20 @@ PORTS = {"postgres": 5432, "mysql": 3306}
 ENGINE_FAMILIES = {"postgres": "POSTGRESQL", "mysql": "MYSQL"}
 LARAVEL_DRIVERS = {"postgres": "pgsql", "mysql": "mysql"}
 DEFAULT_VERSIONS = {"postgres": "16", "mysql": "8.0"}
+# Major versions RDS offers for new instances (standard support): PostgreSQL 13..18, MySQL 8.0
+# and 8.4; a minor version may follow ("16.4", "8.0.39").
+ENGINE_VERSIONS = {
+    "postgres": re.compile(r"^(1[3-8])(\.\d+)?$"),
+    "mysql": re.compile(r"^8\.[04](\.\d+)?$"),
+}
+ENGINE_VERSION_EXAMPLES = {"postgres": "'13'..'18', e.g. '16' or '16.4'",
+                           "mysql": "'8.0' or '8.4', e.g. '8.0.39'"}
+# RDS for MySQL (and MariaDB) classes without Performance Insights / Database Insights
+# (Amazon RDS User Guide, "DB engine, Region, and instance class support for Database Insights").
+NO_PERFORMANCE_INSIGHTS = {
+    "mysql": frozenset({"db.t2.micro", "db.t2.small", "db.t3.micro", "db.t3.small",
+                        "db.t4g.micro", "db.t4g.small"}),
+}
 LOG_EXPORTS = {"postgres": ["postgresql", "upgrade"], "mysql": ["error", "slowquery"]}
 # The CA bundle of Lambda's Amazon Linux runtimes: pdo_mysql only uses TLS when given a CA.
 MYSQL_CA_BUNDLE = "/etc/pki/tls/certs/ca-bundle.crt"
@@ -80,6 +95,29 @@ def _check_instance_class(where: str, value: Any) -> str:
         raise ConfigurationError(where, "instance_class", value, "must be an RDS instance class",
                                  "pass e.g. 'db.t4g.medium' or 'db.r6g.large'")
     return value
+
+
+def _check_engine_version(where: str, engine: str, version: Any) -> str:
+    """The engine version: the default, else a major (and minor) version RDS offers."""
+    if version is None:
+        return DEFAULT_VERSIONS[engine]
+    if not isinstance(version, str) or not ENGINE_VERSIONS[engine].match(version):
+        raise ConfigurationError(
+            where, "engine_version", version,
+            f"must be a {engine} version RDS offers: {ENGINE_VERSION_EXAMPLES[engine]}",
+            f"omit it (default {DEFAULT_VERSIONS[engine]!r}) or pass a supported version",
+        )
+    return version
+
+
+def _check_performance_insights(where: str, engine: str, instance_class: str,
+                                enabled: bool) -> None:
+    if enabled and instance_class in NO_PERFORMANCE_INSIGHTS.get(engine, ()):
+        raise ConfigurationError(
+            where, "performance_insights", enabled,
+            f"RDS for {engine} offers no Performance Insights on {instance_class}",
+            "pass performance_insights=False, or a larger class such as 'db.t4g.medium'",
+        )
 
 
 def _max_connections(where: str, engine: str, instance_class: str | None,
@@ -143,6 +181,12 @@ class Database(Construct):
         check_int(where, "backup_retention_days", backup_retention_days, 1, 35,
                   "pass 1..35 days (0 would disable backups)")
         check_kms_key_arn(where, kms_key_arn)
+        engine_version = _check_engine_version(where, engine, engine_version)
+        for prop, flag in (("deletion_protection", deletion_protection), ("multi_az", multi_az),
+                           ("iam_authentication", iam_authentication),
+                           ("performance_insights", performance_insights)):
+            check_bool(where, prop, flag)
+        _check_performance_insights(where, engine, instance_class, performance_insights)
         self.max_connections = _max_connections(where, engine, instance_class, max_connections)
 
         super().__init__(scope, id)
@@ -160,7 +204,7 @@ class Database(Construct):
             description="Private subnets of the Laravel database", subnet_ids=list(subnet_ids),
         )
         self.instance = self._instance(
-            engine_version or DEFAULT_VERSIONS[engine], allocated_storage_gb,
+            engine_version, allocated_storage_gb,
             max_allocated_storage_gb, backup_retention_days, deletion_protection, multi_az,
             iam_authentication, performance_insights,
         )
@@ -273,6 +317,9 @@ class DatabaseProxy(Construct):
                   "pass 1..3600 seconds")
         check_int(where, "connections_per_environment", connections_per_environment, 1, 100,
                   "pass how many connections one Lambda environment opens, usually 1")
+        for prop, flag in (("iam_auth", iam_auth), ("allow_over_budget", allow_over_budget),
+                           ("debug_logging", debug_logging)):
+            check_bool(where, prop, flag)
         functions = check_functions(where, "functions", functions)
         for fn in functions:
             function_security_groups(fn, where)

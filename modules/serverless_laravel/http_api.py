@@ -47,11 +47,34 @@ ACCESS_LOG_FORMAT = json.dumps({
 ACM_ARN = re.compile(r"^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[A-Za-z0-9-]+$")
 DOMAIN_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 HOSTED_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
+# API Gateway takes up to 128 characters; the name also goes into the access log group's name
+# (/aws/apigateway/<name>/access), which CloudWatch Logs limits to these characters.
+MAX_API_NAME = 128
+API_NAME = re.compile(r"^[A-Za-z0-9_\-./#]{1,128}$")
 _ORIGIN = re.compile(r"^https?://[^\s/]+$")
 
 
 def _err(prop: str, value: object, rule: str, fix: str) -> ConfigurationError:
     return ConfigurationError("HttpApi", prop, value, rule, fix)
+
+
+def check_bool(where: str, prop: str, value: object) -> bool:
+    """``value`` if it is exactly True or False (``"yes"``, ``1`` and ``None`` are refused)."""
+    if not isinstance(value, bool):
+        raise ConfigurationError(where, prop, value, "must be True or False",
+                                 f"pass {prop}=True or {prop}=False")
+    return value
+
+
+def check_api_name(where: str, name: object) -> None:
+    """An HTTP API name that also fits in its access log group's name."""
+    if not isinstance(name, str) or not API_NAME.match(name):
+        raise ConfigurationError(
+            where, "name", name,
+            f"must be 1..{MAX_API_NAME} characters (API Gateway's limit) of letters, digits "
+            "and '_-./#' (it names the access log group too)",
+            "pass e.g. 'shop-web', or leave it out for <stack>-<path>",
+        )
 
 
 @dataclass(frozen=True)
@@ -75,6 +98,7 @@ class Cors:
                 "must list '*' or origins shaped like 'https://app.example.com' (no path)",
                 "pass the exact origins of the front ends calling the API",
             )
+        check_bool("Cors", "allow_credentials", self.allow_credentials)
         if self.allow_credentials and "*" in self.allow_origins:
             raise ConfigurationError(
                 "Cors", "allow_credentials", True,
@@ -219,14 +243,31 @@ class HttpApi(Construct):
                            function.timeout)
         check_throttling("HttpApi", throttling_burst_limit, throttling_rate_limit)
         check_retention("HttpApi", log_retention_days)
+        check_bool("HttpApi", "disable_execute_api_endpoint", disable_execute_api_endpoint)
+        if name is not None:
+            check_api_name("HttpApi", name)
         self._check_domain(domain_name, certificate_arn, hosted_zone_id,
                            disable_execute_api_endpoint, region)
         if cors is not None and not isinstance(cors, Cors):
             raise _err("cors", cors, "must be a Cors(...)", "pass Cors(allow_origins=[...])")
 
         super().__init__(scope, id)
-        self.function = function
         self.domain_name = domain_name
+        try:
+            self._build(function, name, log_retention_days, disable_execute_api_endpoint, cors,
+                        (throttling_burst_limit, throttling_rate_limit))
+            if domain_name is not None and certificate_arn is not None:
+                self._custom_domain(domain_name, certificate_arn, hosted_zone_id)
+        except Exception:
+            scope.node.try_remove_child(id)
+            raise
+
+    def _build(self, function: PhpFunction, name: str | None, log_retention_days: int,
+               disable_execute_api_endpoint: bool, cors: Cors | None,
+               throttling: tuple[int, float]) -> None:
+        """Access log group, API, integration, route, stage and the invoke permission."""
+        throttling_burst_limit, throttling_rate_limit = throttling
+        self.function = function
         stack = cdk.TerraformStack.of(self)
         self.name = name or default_function_name(stack.node.id, self.node.path[
             len(stack.node.path) + 1:])
@@ -263,8 +304,6 @@ class HttpApi(Construct):
             action="lambda:InvokeFunction", function_name=function.function.function_name,
             principal="apigateway.amazonaws.com", source_arn=f"{self.api.execution_arn}/*/*",
         )
-        if domain_name is not None and certificate_arn is not None:
-            self._custom_domain(domain_name, certificate_arn, hosted_zone_id)
 
     @staticmethod
     def _check_domain(

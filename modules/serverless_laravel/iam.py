@@ -35,6 +35,19 @@ def statement_struct(block: Mapping[str, Any]) -> Any:
     return cdk.struct(_DOCUMENT, "DataAwsIamPolicyDocumentStatement", **fields)
 
 
+def deny_insecure_transport(action: str, resources: Sequence[str]) -> dict[str, Any]:
+    """A Deny of ``action`` (e.g. ``s3:*``) to everyone over plain HTTP: the one wildcard allowed,
+    because it only ever takes access away."""
+    return {
+        "sid": "DenyInsecureTransport",
+        "effect": "Deny",
+        "actions": [action],
+        "resources": list(resources),
+        "principals": [{"type": "*", "identifiers": ["*"]}],
+        "condition": [{"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}],
+    }
+
+
 def policy_document(scope: Construct, id: str, blocks: Sequence[Mapping[str, Any]]) -> Any:
     """An ``aws_iam_policy_document`` data source (evaluated locally, read fully by checkov)."""
     return cdk.aws(_DOCUMENT).DataAwsIamPolicyDocument(

@@ -3,7 +3,10 @@
 A web ``PhpFunction`` (FPM) behind an ``HttpApi``, CloudFront ``Assets`` in front of both, an
 artisan console function, and a private bucket for Laravel's ``s3`` filesystem disk. Laravel's
 environment is wired on every function of the app, including functions added later (queue
-workers, schedulers) through ``add_function``. Secrets travel as references only.
+workers, schedulers) through ``add_function``. Secrets travel as references only. The web
+function also gets ``ORIGIN_VERIFY_SECRET``, a reference to the value CloudFront sends as
+``X-Origin-Verify``, for the Laravel middleware that refuses requests bypassing CloudFront
+(docs/request-flow.md).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from pathlib import Path
 from . import cdk
 from .assets import (
     DEFAULT_STATIC_PATHS,
+    ORIGIN_VERIFY_ENV,
     Assets,
     check_distribution,
     check_static_paths,
@@ -23,8 +27,8 @@ from .assets import (
 from .buckets import PrivateBucket
 from .cdk import Construct
 from .errors import ConfigurationError
-from .http_api import MAX_WEB_TIMEOUT, HttpApi, check_retention, check_throttling
-from .php_function import MEMORY_RANGE, TIMEOUT_RANGE, PhpFunction, VpcConfig
+from .http_api import MAX_WEB_TIMEOUT, HttpApi, check_bool, check_retention, check_throttling
+from .php_function import ENV_BYTES_LIMIT, MEMORY_RANGE, TIMEOUT_RANGE, PhpFunction, VpcConfig
 from .secret_refs import SecretRef
 from .stack import partition_of, region_of
 
@@ -37,8 +41,10 @@ SECRET_SUFFIXES: tuple[str, ...] = ("_PASSWORD", "_SECRET", "_KEY", "_TOKEN")
 # Set by the app itself from its props and resources; never passed in ``environment``.
 MANAGED_ENV = frozenset({
     "APP_NAME", "APP_ENV", "APP_URL", "ASSET_URL", "FILESYSTEM_DISK", "AWS_BUCKET",
-    "MAINTENANCE_MODE",
+    "MAINTENANCE_MODE", ORIGIN_VERIFY_ENV,
 })
+STORAGE_BUCKET_PREFIX = "laravel-storage-"
+ASSETS_BUCKET_PREFIX = "laravel-assets-"
 REQUIRED_SECRETS: tuple[str, ...] = ("APP_KEY",)
 _ENV_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
@@ -160,17 +166,20 @@ class LaravelApp(Construct):
         for prop, value in (("name", self.name), ("app_env", app_env)):
             if not isinstance(value, str) or not value.strip():
                 raise _err(prop, value, "must be a non-empty string", "pass e.g. 'production'")
-        if not isinstance(maintenance, bool):
-            raise _err("maintenance", maintenance, "must be True or False",
-                       "pass maintenance=True to serve Laravel's 503 page")
+        check_bool("LaravelApp", "maintenance", maintenance)
+        check_bool("LaravelApp", "force_destroy", force_destroy)
         user_env = dict(environment or {})
-        for key in user_env:
+        for key, value in user_env.items():
             _check_literal(key)
+            if not isinstance(value, str):
+                raise _err(f"environment[{key!r}]", value, "values must be strings",
+                           f"pass str({value!r})")
         self._secrets = _check_secrets(secrets, self.region)
         clash = sorted(set(user_env) & set(self._secrets))
         if clash:
             raise _err("environment", clash, "is also given in secrets",
                        "keep each variable in one place")
+        self._check_env_size(app_env, maintenance, domain_name, user_env)
 
         super().__init__(scope, id)
         try:
@@ -192,6 +201,31 @@ class LaravelApp(Construct):
             scope.node.try_remove_child(id)
             raise
         self._outputs()
+
+    def _check_env_size(self, app_env: str, maintenance: bool, domain_name: str | None,
+                        user_env: dict[str, str]) -> None:
+        """Lambda's 4 KB for all variables, counted on the web function before anything exists.
+
+        Values known only at apply time (bucket name, CloudFront domain) are not counted, as
+        PhpFunction does; the origin-verification reference is counted at its longest.
+        """
+        url = "" if domain_name is None or cdk.is_token(domain_name) else f"https://{domain_name}"
+        origin_ref = f"bref-ssm:/serverless-laravel/{'x' * 64}/origin-verify"
+        literal = {
+            "APP_NAME": self.name, "APP_ENV": app_env, "APP_DEBUG": "false",
+            "LOG_CHANNEL": "stderr", "FILESYSTEM_DISK": "s3", "APP_URL": url, "ASSET_URL": url,
+            **({"MAINTENANCE_MODE": "1"} if maintenance else {}), **user_env,
+            **{key: ref.env_value for key, ref in self._secrets.items()},
+            ORIGIN_VERIFY_ENV: origin_ref,
+        }
+        size = sum(len(k) + len(v) for k, v in literal.items() if not cdk.is_token(v))
+        if size > ENV_BYTES_LIMIT:
+            raise _err("environment", f"{size} bytes",
+                       f"Lambda allows {ENV_BYTES_LIMIT} bytes of variables per function, and "
+                       "the app's own variables, environment= and the secret references add up "
+                       "to more",
+                       "move large values to SSM Parameter Store and read them in the app, or "
+                       "shorten name/app_env")
 
     def _check_functions(self, app: str | Path, web_memory: int, web_timeout: int,
                          console_memory: int, console_timeout: int) -> None:
@@ -217,7 +251,7 @@ class LaravelApp(Construct):
                app_env: str, user_env: dict[str, str], maintenance: bool,
                force_destroy: bool) -> None:
         """Storage bucket, then the two functions with the shared environment and grants."""
-        self.storage = PrivateBucket(self, "storage", bucket_prefix="laravel-storage-",
+        self.storage = PrivateBucket(self, "storage", bucket_prefix=STORAGE_BUCKET_PREFIX,
                                      force_destroy=force_destroy)
         self._environment: dict[str, str] = {
             "APP_NAME": self.name, "APP_ENV": app_env, "APP_DEBUG": "false",
@@ -251,7 +285,8 @@ class LaravelApp(Construct):
             self, "assets", api=self.api, static_paths=paths, price_class=price_class,
             domain_names=domains, certificate_arn=certificate_arn,
             hosted_zone_id=hosted_zone_id, waf_rate_limit=waf_rate_limit,
-            web_acl_arn=web_acl_arn, force_destroy=force_destroy, set_asset_url=False,
+            web_acl_arn=web_acl_arn, bucket_prefix=ASSETS_BUCKET_PREFIX,
+            force_destroy=force_destroy, set_asset_url=False, verify_origin=True,
         )
         for key in ("APP_URL", "ASSET_URL"):
             self._set(key, self.assets.url)
@@ -260,7 +295,8 @@ class LaravelApp(Construct):
         """Terraform outputs named ``<app id>_<what>``."""
         values = {
             "url": (self.url, "The app's URL (CloudFront)"),
-            "api_url": (self.api.url, "The HTTP API's own endpoint"),
+            "api_url": (self.api.url, "The HTTP API's own endpoint (behind CloudFront: "
+                                      "Laravel refuses requests without X-Origin-Verify)"),
             "web_function": (self.web.function.function_name, "Web function name"),
             "console_function": (self.console.function.function_name,
                                  "Console function name (serverless-laravel artisan)"),

@@ -24,6 +24,7 @@ from .wiring import (
     check_kms_key_arn,
     resource_name,
     set_environment,
+    tls_only_queue_policy,
 )
 
 QUEUE_HANDLER = "Bref\\LaravelBridge\\Queue\\QueueHandler"
@@ -97,12 +98,15 @@ class QueueWorker(Construct):
         self.kms_key_arn = kms_key_arn
         self.maximum_concurrency = maximum_concurrency
         self.max_receive_count = max_receive_count
+        self.sqs_queue_name = resource_name(self, "", 76)
+        description = options.pop("description", None) \
+            or f"Laravel queue worker ({self.sqs_queue_name})"
         try:
             self.function = PhpFunction(
                 self, "worker", app=app, image_uri=image_uri, runtime="function",
                 handler=QUEUE_HANDLER, timeout=timeout, memory_size=memory_size,
                 php_version=php_version, vpc=vpc, reserved_concurrency=reserved_concurrency,
-                environment=environment, **options,
+                environment=environment, description=description, **options,
             )
             self._queues(message_retention_days, dead_letter_retention_days)
             self._event_source(batch_size, maximum_batching_window)
@@ -183,9 +187,10 @@ class QueueWorker(Construct):
         return explicit
 
     def _queues(self, retention_days: int, dead_letter_days: int) -> None:
-        """The DLQ, the queue redriving to it after ``max_receive_count``, and the allow-list."""
+        """The DLQ, the queue redriving to it after ``max_receive_count``, the allow-list, and
+        on both queues a policy refusing any request not made over TLS."""
         sqs = cdk.aws("sqs_queue").SqsQueue
-        base = resource_name(self, "", 76)
+        base = self.sqs_queue_name
         self.dead_letter_queue = sqs(
             self, "dead-letter-queue", name=f"{base}-dlq",
             message_retention_seconds=dead_letter_days * DAY, **self._encryption(),
@@ -208,6 +213,9 @@ class QueueWorker(Construct):
                     "sourceQueueArns": [self.queue.arn],
                 }),
             )
+        self.queue_policy = tls_only_queue_policy(self, "queue-policy", self.queue)
+        self.dead_letter_queue_policy = tls_only_queue_policy(
+            self, "dead-letter-queue-policy", self.dead_letter_queue)
         self.arn: str = self.queue.arn
         self.url: str = self.queue.url
         self.prefix: str = cdk.Fn.element(cdk.Fn.regex("^(.*)/[^/]+$", self.url), 0)

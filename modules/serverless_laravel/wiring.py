@@ -14,6 +14,7 @@ from typing import Any
 from . import cdk
 from .cdk import Construct
 from .errors import ConfigurationError
+from .iam import deny_insecure_transport, policy_document
 from .php_function import PhpFunction
 
 _VPC = re.compile(r"^vpc-[0-9a-f]{8,17}$")
@@ -21,6 +22,14 @@ _SUBNET = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 _SECURITY_GROUP = re.compile(r"^sg-[0-9a-f]{8,17}$")
 _KMS_KEY = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
 _SECRET = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$")
+
+
+def check_bool(where: str, prop: str, value: Any) -> bool:
+    """``value`` if it is a real bool: a string such as ``"false"`` would be truthy."""
+    if not isinstance(value, bool):
+        raise ConfigurationError(where, prop, value, "must be True or False (a bool)",
+                                 f"pass {prop}=True or {prop}=False, not a string or a number")
+    return value
 
 
 def check_int(where: str, prop: str, value: Any, low: int, high: int, fix: str) -> int:
@@ -144,6 +153,44 @@ def function_security_groups(fn: PhpFunction, where: str) -> tuple[str, ...]:
     return fn.vpc.security_group_ids
 
 
+def token_label(scope: Construct, value: str, max_length: int = 48) -> str:
+    """A stable name part for a value known only at apply time: its Terraform expression.
+
+    ``${aws_security_group.web-sg.id}`` gives ``aws_security_group-web-sg-id``: the same
+    whatever order constructs are created or connected in (token numbers are not), and the
+    same for every function sharing that group. Long expressions end in a hash.
+    """
+    core = cdk.core
+    fix = "pass the literal id ('sg-...') or a resource attribute such as group.id"
+    try:
+        resolved = core.Tokenization.resolve(
+            value, scope=scope, preparing=True,
+            resolver=core.DefaultTokenResolver(core.StringConcat()),
+        )
+    except Exception as error:  # jsii raises its own error types
+        raise ConfigurationError("PrivateSecurityGroup", "security group id", value,
+                                 f"cannot be resolved to a Terraform expression ({error})",
+                                 fix) from None
+    if not isinstance(resolved, str) or not resolved or cdk.is_token(resolved):
+        raise ConfigurationError("PrivateSecurityGroup", "security group id", value,
+                                 f"resolves to {resolved!r}, not a Terraform expression", fix)
+    name = re.sub(r"-{2,}", "-", re.sub(r"[^A-Za-z0-9_]+", "-", resolved)).strip("-")
+    if len(name) > max_length:
+        digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+        name = f"{name[:max_length - 9].rstrip('-')}-{digest}"
+    return name
+
+
+def tls_only_queue_policy(scope: Construct, id: str, queue: Any) -> Any:
+    """An SQS queue policy denying every action to every principal over plain HTTP."""
+    document = policy_document(
+        scope, f"{id}-document", [deny_insecure_transport("sqs:*", [queue.arn])]
+    )
+    return cdk.aws("sqs_queue_policy").SqsQueuePolicy(
+        scope, id, queue_url=queue.url, policy=document.json,
+    )
+
+
 def account_of(arn: str) -> str:
     """The account field of an ARN known only at apply time (a Terraform expression)."""
     return cdk.Fn.element(cdk.Fn.split(":", arn), 4)
@@ -174,16 +221,21 @@ class PrivateSecurityGroup(Construct):
         self._rule("egress", target_group_id, port, description)
 
     def _rule(self, direction: str, group_id: str, port: int, description: str) -> None:
-        key = (direction, group_id, port)
+        """One rule resource, named from the group: its literal id, else its expression.
+
+        Never from a counter: a name that depends on the order of ``connect`` calls changes
+        when that order does, and Terraform then replaces the rule (dropping connections).
+        """
+        name = token_label(self, group_id) if cdk.is_token(group_id) else group_id
+        key = (direction, name, port)
         if key in self._rules:
             return
-        label = f"{len(self._rules)}" if cdk.is_token(group_id) else group_id
         kind = "vpc_security_group_ingress_rule" if direction == "ingress" \
             else "vpc_security_group_egress_rule"
         cls = "VpcSecurityGroupIngressRule" if direction == "ingress" \
             else "VpcSecurityGroupEgressRule"
         self._rules[key] = getattr(cdk.aws(kind), cls)(
-            self, f"{direction}-{label}-{port}",
+            self, f"{direction}-{name}-{port}",
             security_group_id=self.group.id, referenced_security_group_id=group_id,
             ip_protocol="tcp", from_port=port, to_port=port, description=description,
         )
