@@ -45,7 +45,7 @@ def main() -> None:
 
     table = Table(title=f"Synthesized with {ENGINE.name} into {outdir}/")
     for column in ("stack", "resources", "Terraform JSON"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for name, count, path in summarize(outdir):
         table.add_row(name, str(count), str(path))
     Console().print(table)
