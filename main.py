@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "modules"))
 
 from examples.serverless_laravel.stack import build as serverless_laravel
 from examples.web_function.stack import build as web_function
-from serverless_laravel.cdk import ENGINE, App, Construct
+from serverless_laravel.cdk import ENGINE, App, Construct, TerraformStack
 
 EXAMPLES: dict[str, Callable[[Construct], list]] = {
     "web_function": web_function,
@@ -27,10 +27,11 @@ def build_app(outdir: str | Path = "cdktf.out") -> App:
     return app
 
 
-def summarize(outdir: Path) -> list[tuple[str, int, Path]]:
-    """(stack, resource count, JSON path) of every synthesized stack."""
+def summarize(outdir: Path, stacks: list[str]) -> list[tuple[str, int, Path]]:
+    """(stack, resource count, JSON path) of each of ``stacks`` as synthesized in ``outdir``."""
     rows = []
-    for stack_json in sorted(outdir.glob("stacks/*/cdk.tf.json")):
+    for name in sorted(stacks):
+        stack_json = outdir / "stacks" / name / "cdk.tf.json"
         doc = json.loads(stack_json.read_text())
         count = sum(len(v) for v in doc.get("resource", {}).values())
         rows.append((stack_json.parent.name, count, stack_json))
@@ -39,14 +40,16 @@ def summarize(outdir: Path) -> list[tuple[str, int, Path]]:
 
 def main() -> None:
     outdir = Path("cdktf.out")
-    build_app(outdir).synth()
+    app = build_app(outdir)
+    app.synth()
     from rich.console import Console
     from rich.table import Table
 
     table = Table(title=f"Synthesized with {ENGINE.name} into {outdir}/")
     for column in ("stack", "resources", "Terraform JSON"):
         table.add_column(column, overflow="fold")
-    for name, count, path in summarize(outdir):
+    stacks = [child.node.id for child in app.node.children if isinstance(child, TerraformStack)]
+    for name, count, path in summarize(outdir, stacks):
         table.add_row(name, str(count), str(path))
     Console().print(table)
 
