@@ -467,16 +467,16 @@ def test_web_role_has_exactly_what_it_needs(stacks: dict[str, Stack]) -> None:
     stack = stacks["shop"]
     statements = stack.role_statements("shop/web/role")
     assert set(statements) == {
-        "WriteOwnLogs", "WriteTraces", "ListStorage", "ReadWriteStorage",
+        "WriteOwnLogs", "WriteTraces", "ListShopStorage", "ReadWriteShopStorage",
         "ReadParameterAPPKEY", "DecryptSecretAPPKEY", "ReadParameterDBPASSWORD",
         "ReadSecretDBPASSWORD", "ReadParameterMAILPASSWORD", "ReadParameterORIGINVERIFYSECRET"}
     assert statements["ReadParameterORIGINVERIFYSECRET"]["resources"] == [
         ref(stack, "aws_ssm_parameter", "shop/assets/origin-secret", "arn")]
     assert statements["ReadParameterORIGINVERIFYSECRET"]["actions"] == ["ssm:GetParameters"]
     bucket = ref(stack, "aws_s3_bucket", "shop/storage/bucket", "arn")
-    assert statements["ListStorage"]["resources"] == [bucket]
-    assert statements["ReadWriteStorage"]["resources"] == [f"{bucket}/*"]
-    assert statements["ReadWriteStorage"]["actions"] == ["s3:DeleteObject", "s3:GetObject",
+    assert statements["ListShopStorage"]["resources"] == [bucket]
+    assert statements["ReadWriteShopStorage"]["resources"] == [f"{bucket}/*"]
+    assert statements["ReadWriteShopStorage"]["actions"] == ["s3:DeleteObject", "s3:GetObject",
                                                          "s3:PutObject"]
     assert statements["ReadParameterAPPKEY"] == {
         "sid": "ReadParameterAPPKEY", "effect": "Allow", "actions": ["ssm:GetParameters"],

@@ -375,3 +375,17 @@ def test_same_sid_for_a_different_statement_is_refused(stack: LaravelStack) -> N
     with pytest.raises(ConfigurationError, match="already used"):
         role.add(PolicyStatement(sid="Get", actions=("s3:PutObject",),
                                  resources=("arn:aws:s3:::b/*",)))
+
+
+def test_grants_from_same_named_constructs_in_different_scopes_do_not_collide(
+    stack: LaravelStack,
+) -> None:
+    from serverless_laravel import PrivateBucket
+    from serverless_laravel.cdk import Construct
+
+    web = PhpFunction(stack, "web", app=BREF3_APP)
+    for scope_id in ("uploads", "reports"):
+        bucket = PrivateBucket(Construct(stack, scope_id), "storage", bucket_prefix=f"{scope_id}-")
+        bucket.grant_read(web)
+    sids = {s.sid for s in web.role.statements}
+    assert {"ReadUploadsStorage", "ReadReportsStorage"} <= sids

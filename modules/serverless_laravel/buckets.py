@@ -10,8 +10,8 @@ from .iam import (
     Grantable,
     PolicyStatement,
     deny_insecure_transport,
+    grant_sid,
     policy_document,
-    sid_for,
     statement_struct,
 )
 
@@ -124,7 +124,7 @@ class PrivateBucket(Construct):
     def grant_read(self, grantee: Grantable, prefix: str = "") -> None:
         """Let ``grantee`` read objects (under ``prefix``)."""
         grantee.add_to_role_policy(PolicyStatement(
-            sid=sid_for("Read", self.node.id),
+            sid=grant_sid("Read", self),
             actions=("s3:GetObject",),
             resources=(f"{self.arn}/{prefix}*",),
         ))
@@ -133,10 +133,10 @@ class PrivateBucket(Construct):
     def grant_read_write(self, grantee: Grantable, prefix: str = "") -> None:
         """Let ``grantee`` list, read, write and delete objects (under ``prefix``)."""
         grantee.add_to_role_policy(PolicyStatement(
-            sid=sid_for("List", self.node.id), actions=("s3:ListBucket",), resources=(self.arn,),
+            sid=grant_sid("List", self), actions=("s3:ListBucket",), resources=(self.arn,),
         ))
         grantee.add_to_role_policy(PolicyStatement(
-            sid=sid_for("ReadWrite", self.node.id),
+            sid=grant_sid("ReadWrite", self),
             actions=("s3:GetObject", "s3:PutObject", "s3:DeleteObject"),
             resources=(f"{self.arn}/{prefix}*",),
         ))
@@ -145,7 +145,7 @@ class PrivateBucket(Construct):
     def _grant_kms(self, grantee: Grantable, access: str, actions: tuple[str, ...]) -> None:
         if self.kms_key_arn:
             grantee.add_to_role_policy(PolicyStatement(
-                sid=sid_for(f"Key{access}", self.node.id),
+                sid=grant_sid(f"Key{access}", self),
                 actions=actions,
                 resources=(self.kms_key_arn,),
             ))

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from . import cdk
 from .cdk import Construct
 from .errors import ConfigurationError
-from .iam import PolicyStatement, sid_for
+from .iam import PolicyStatement, grant_sid
 from .php_function import PhpFunction
 from .stack import partition_of, region_of
 from .wiring import (
@@ -278,15 +278,15 @@ class RedisCache(Construct):
     def _grant_password(self, fn: PhpFunction) -> None:
         """Read this one secret, through the SSM reference path Bref uses."""
         fn.add_to_role_policy(PolicyStatement(
-            sid=sid_for("ReadPassword", self.node.id),
+            sid=grant_sid("ReadPassword", self),
             actions=("ssm:GetParameters",), resources=(self._parameter_arn,),
         ))
         fn.add_to_role_policy(PolicyStatement(
-            sid=sid_for("ReadSecret", self.node.id),
+            sid=grant_sid("ReadSecret", self),
             actions=("secretsmanager:GetSecretValue",), resources=(self.secret_arn,),
         ))
         if self.kms_key_arn:
             fn.add_to_role_policy(PolicyStatement(
-                sid=sid_for("DecryptSecret", self.node.id),
+                sid=grant_sid("DecryptSecret", self),
                 actions=("kms:Decrypt",), resources=(self.kms_key_arn,),
             ))

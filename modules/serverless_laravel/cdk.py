@@ -112,6 +112,12 @@ def aws(submodule: str) -> ModuleType:
     return importlib.import_module(f"{ENGINE.provider_package}.{submodule}")
 
 
+def relative_path(construct: Construct) -> str:
+    """The construct's path inside its stack (``laravel/web``): unique in the stack, stable."""
+    stack = TerraformStack.of(construct)
+    return construct.node.path[len(stack.node.path) + 1:]
+
+
 def struct(submodule: str, name: str, /, **fields: Any) -> Any:
     """A typed provider struct, for the elements of list-typed blocks.
 

@@ -27,7 +27,7 @@ from .connection_budget import (
     default_max_connections,
 )
 from .errors import BudgetWarning, ConfigurationError
-from .iam import Condition, PolicyStatement, ServiceRole, sid_for
+from .iam import Condition, PolicyStatement, ServiceRole, grant_sid
 from .php_function import PhpFunction
 from .stack import partition_of, region_of
 from .wiring import (
@@ -492,19 +492,19 @@ class DatabaseProxy(Construct):
             resource_id = cdk.Fn.element(cdk.Fn.split(":", self.proxy.arn), 6)
             user = (f"arn:{partition}:rds-db:{self.region}:{account_of(self.proxy.arn)}:"
                     f"dbuser:{resource_id}/{self.username}")
-            return [PolicyStatement(sid=sid_for("Connect", self.node.id),
+            return [PolicyStatement(sid=grant_sid("Connect", self),
                                     actions=("rds-db:connect",), resources=(user,))]
         parameter = (f"arn:{partition}:ssm:{self.region}:{account_of(self.secret_arn)}:"
                      f"parameter{self._secret_reference}")
         statements = [
-            PolicyStatement(sid=sid_for("ReadCredentials", self.node.id),
+            PolicyStatement(sid=grant_sid("ReadCredentials", self),
                             actions=("ssm:GetParameters",), resources=(parameter,)),
-            PolicyStatement(sid=sid_for("ReadSecret", self.node.id),
+            PolicyStatement(sid=grant_sid("ReadSecret", self),
                             actions=("secretsmanager:GetSecretValue",),
                             resources=(self.secret_arn,)),
         ]
         if self.kms_key_arn:
-            statements.append(PolicyStatement(sid=sid_for("DecryptCredentials", self.node.id),
+            statements.append(PolicyStatement(sid=grant_sid("DecryptCredentials", self),
                                               actions=("kms:Decrypt",),
                                               resources=(self.kms_key_arn,)))
         return statements

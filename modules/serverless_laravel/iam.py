@@ -114,6 +114,12 @@ def sid_for(action: str, construct_id: str) -> str:
     return action + "".join(w[:1].upper() + w[1:] for w in words)
 
 
+def grant_sid(action: str, construct: Construct) -> str:
+    """The statement id of a grant by ``construct``: unique in its stack, so two constructs with
+    the same id in different scopes never collide in one role."""
+    return sid_for(action, cdk.relative_path(construct))
+
+
 class Grantable(Protocol):
     """Anything whose role can receive statements (functions, task roles, schedules)."""
 
@@ -175,8 +181,9 @@ class ServiceRole(Construct):
                 "ServiceRole",
                 "statement.sid",
                 statement.sid,
-                "is already used by a different statement in this role",
-                "give each grant a distinct sid",
+                "is already used by a different statement in this role: two grants of the same "
+                "kind from one construct asked for different access",
+                "grant once per construct and resource, or use separate constructs",
             )
         self._statements[statement.sid] = statement
         self._document.put_statement(

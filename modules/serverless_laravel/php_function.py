@@ -24,7 +24,7 @@ from .bref import (
 from .buckets import PrivateBucket
 from .cdk import Construct
 from .errors import ConfigurationError
-from .iam import Grantable, PolicyStatement, ServiceRole, sid_for
+from .iam import Grantable, PolicyStatement, ServiceRole, grant_sid
 from .packaging import LAMBDA_MAX_UNZIPPED_BYTES, Package, package_app
 from .stack import partition_of, region_of
 
@@ -392,7 +392,7 @@ class PhpFunction(Construct):
     def grant_invoke(self, grantee: Grantable) -> None:
         """Let ``grantee`` invoke this function and nothing else."""
         grantee.add_to_role_policy(PolicyStatement(
-            sid=sid_for("Invoke", self.node.id),
+            sid=grant_sid("Invoke", self),
             actions=("lambda:InvokeFunction",),
             resources=(self.arn, f"{self.arn}:*"),
         ))

@@ -16,7 +16,7 @@ from . import cdk
 from .cdk import Construct
 from .connection_budget import register_event_source
 from .errors import ConfigurationError
-from .iam import Grantable, PolicyStatement, sid_for
+from .iam import Grantable, PolicyStatement, grant_sid
 from .php_function import DEFAULT_TIMEOUTS, TIMEOUT_RANGE, PhpFunction, VpcConfig
 from .wiring import (
     check_functions,
@@ -239,30 +239,26 @@ class QueueWorker(Construct):
         )
         register_event_source(self.function, self.node.path, self.maximum_concurrency)
 
-    def _sid(self, action: str) -> str:
-        stack = cdk.TerraformStack.of(self)
-        return sid_for(action, self.node.path[len(stack.node.path) + 1:])
-
     def _grant_consume(self, worker: PhpFunction) -> None:
         """Poll, delete and extend visibility; send too, because Bref releases a job by resending.
 
         Bref's SqsJob::release() deletes the message and sends it again with ``attempts + 1``.
         """
         worker.add_to_role_policy(PolicyStatement(
-            sid=self._sid("Consume"),
+            sid=grant_sid("Consume", self),
             actions=("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
                      "sqs:ChangeMessageVisibility"),
             resources=(self.arn,),
         ))
         worker.add_to_role_policy(PolicyStatement(
-            sid=self._sid("Release"), actions=("sqs:SendMessage",), resources=(self.arn,),
+            sid=grant_sid("Release", self), actions=("sqs:SendMessage",), resources=(self.arn,),
         ))
         self._grant_key(worker, "Consume", ("kms:Decrypt", "kms:GenerateDataKey"))
 
     def grant_send(self, grantee: Grantable) -> None:
         """Let ``grantee`` dispatch jobs: send, and read the queue size; nothing else."""
         grantee.add_to_role_policy(PolicyStatement(
-            sid=self._sid("Send"),
+            sid=grant_sid("Send", self),
             actions=("sqs:SendMessage", "sqs:GetQueueAttributes"),
             resources=(self.arn,),
         ))
@@ -271,7 +267,7 @@ class QueueWorker(Construct):
     def _grant_key(self, grantee: Grantable, access: str, actions: tuple[str, ...]) -> None:
         if self.kms_key_arn:
             grantee.add_to_role_policy(PolicyStatement(
-                sid=self._sid(f"Key{access}"), actions=actions, resources=(self.kms_key_arn,),
+                sid=grant_sid(f"Key{access}", self), actions=actions, resources=(self.kms_key_arn,),
             ))
 
     def add_producer(self, fn: PhpFunction) -> None:

@@ -19,7 +19,7 @@ import weakref
 from . import cdk
 from .cdk import Construct
 from .errors import ConfigurationError
-from .iam import PolicyStatement, ServiceRole, sid_for
+from .iam import PolicyStatement, ServiceRole, grant_sid
 from .php_function import PhpFunction
 from .wiring import (
     check_bool,
@@ -165,12 +165,12 @@ class Scheduler(Construct):
         this DLQ (and use its key).
         """
         self.console.add_to_role_policy(PolicyStatement(
-            sid=sid_for("ReportFailedRunsTo", self.node.id), actions=("sqs:SendMessage",),
+            sid=grant_sid("ReportFailedRunsTo", self), actions=("sqs:SendMessage",),
             resources=(self.dead_letter_queue.arn,),
         ))
         if self.kms_key_arn:
             self.console.add_to_role_policy(PolicyStatement(
-                sid=sid_for("EncryptFailedRunsFor", self.node.id),
+                sid=grant_sid("EncryptFailedRunsFor", self),
                 actions=("kms:Decrypt", "kms:GenerateDataKey"), resources=(self.kms_key_arn,),
             ))
         _INVOKE_CONFIGS[self.console] = (self.node.path, attempts, age)
