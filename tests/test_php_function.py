@@ -389,3 +389,23 @@ def test_grants_from_same_named_constructs_in_different_scopes_do_not_collide(
         bucket.grant_read(web)
     sids = {s.sid for s in web.role.statements}
     assert {"ReadUploadsStorage", "ReadReportsStorage"} <= sids
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("DB_PASSWORD", "hunter2"), ("APP_KEY", "base64:abc"), ("STRIPE_SECRET", "sk"),
+     ("DATABASE_URL", "pgsql://laravel:hunter2@db:5432/app")],
+)
+def test_secret_literals_are_refused_on_any_function(
+    stack: LaravelStack, key: str, value: str
+) -> None:
+    with pytest.raises(ConfigurationError) as error:
+        PhpFunction(stack, "web", app=BREF3_APP, environment={key: value})
+    assert error.value.prop == "environment"
+    assert value not in str(error.value)
+
+
+def test_secret_references_and_credential_free_urls_are_accepted(stack: LaravelStack) -> None:
+    web = PhpFunction(stack, "web", app=BREF3_APP, environment={
+        "APP_KEY": "bref-ssm:/app/key", "REDIS_URL": "tls://cache.internal:6379"})
+    assert web.environment["APP_KEY"] == "bref-ssm:/app/key"

@@ -21,17 +21,9 @@ import pytest
 import main
 from serverless_laravel.assets import ORIGIN_VERIFY_HEADER
 from serverless_laravel.cdk import TerraformStack
-from serverless_laravel.laravel_app import is_secret_name
-from serverless_laravel.secret_refs import BREF_SSM_PREFIX
+from serverless_laravel.secret_refs import BREF_SSM_PREFIX, is_safe_value, is_secret_name
 from tests.synth import Stack, load_stacks
 
-# Secret variables whose names the suffix rule does not catch on its own (or that the wiring
-# constructs set), checked whatever is_secret_name says.
-SECRET_VARIABLES = frozenset({"DB_SECRET", "REDIS_PASSWORD"})
-# Connection URLs are secret names because they can embed a password (user:pass@host); one
-# without credentials (RedisCache's REDIS_URL=tls://<host>:6379, the password travelling as
-# REDIS_PASSWORD) is plain configuration.
-_URL = re.compile(r"^[a-z][a-z0-9+.-]*://(?P<userinfo>[^@/]*@)?[^@]*$")
 # Resource attributes that hold a secret value wherever they appear.
 SECRET_ATTRIBUTES = frozenset({
     "password", "passwords", "master_password", "secret_string", "secret_binary",
@@ -70,27 +62,7 @@ def is_expression(value: object) -> bool:
     return isinstance(value, str) and value.startswith("${") and value.endswith("}")
 
 
-def is_reference(value: object) -> bool:
-    """What a secret variable holds: ``bref-ssm:<parameter name>``, resolved by Bref."""
-    return isinstance(value, str) and value.startswith(BREF_SSM_PREFIX) \
-        and len(value) > len(BREF_SSM_PREFIX)
 
-
-def is_secret_variable(name: str) -> bool:
-    return is_secret_name(name) or name.upper() in SECRET_VARIABLES
-
-
-def is_credential_free_url(value: object) -> bool:
-    """``scheme://host...`` with no user or password in it."""
-    match = _URL.match(value) if isinstance(value, str) else None
-    return bool(match) and match.group("userinfo") is None
-
-
-def is_safe_secret_value(name: str, value: object) -> bool:
-    """A reference; or, for a ``*_URL`` variable, a URL that carries no credentials."""
-    if is_reference(value):
-        return True
-    return name.upper().endswith("_URL") and is_credential_free_url(value)
 
 
 def walk(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
@@ -110,7 +82,7 @@ def function_secret_variables(doc: dict[str, Any]) -> dict[str, str]:
     for name, function in doc.get("resource", {}).get("aws_lambda_function", {}).items():
         variables = (function.get("environment") or {}).get("variables") or {}
         for key, value in variables.items():
-            if is_secret_variable(key):
+            if is_secret_name(key):
                 found[f"{name}.{key}"] = value
     return found
 
@@ -124,8 +96,8 @@ def literal_secrets(doc: dict[str, Any]) -> list[str]:
         key = path[-1]
         where = ".".join(str(p) for p in path)
         # A variables map on any resource (functions, and anything else that has one).
-        if len(path) >= 2 and path[-2] == "variables" and is_secret_variable(key) \
-                and not is_safe_secret_value(key, value):
+        if len(path) >= 2 and path[-2] == "variables" and is_secret_name(key) \
+                and not is_safe_value(key, value):
             problems.append(f"{where}: secret variable is not a {BREF_SSM_PREFIX} reference "
                             "(nor a URL without credentials)")
         if key in SECRET_ATTRIBUTES:
@@ -145,10 +117,10 @@ def literal_secrets(doc: dict[str, Any]) -> list[str]:
                     problems.append(f"aws_cloudfront_distribution.{name}: {ORIGIN_VERIFY_HEADER} "
                                     "value is a literal")
     for name, variable in doc.get("variable", {}).items():
-        if is_secret_variable(name) and "default" in variable:
+        if is_secret_name(name) and "default" in variable:
             problems.append(f"variable.{name}: a secret-looking variable has a default")
     for name, output in doc.get("output", {}).items():
-        if is_secret_variable(name) and not output.get("sensitive"):
+        if is_secret_name(name) and not output.get("sensitive"):
             problems.append(f"output.{name}: a secret-looking output is not sensitive")
     text = json.dumps(doc)
     problems += [f"{kind} in the JSON" for kind, shape in SECRET_SHAPES.items()
@@ -183,7 +155,7 @@ def test_secret_variables_are_bref_ssm_references(example_stacks: dict[str, Stac
             checked[f"{stack.name}/{where}"] = value
     assert checked, "no secret variable found: the scan would pass vacuously"
     assert {k: v for k, v in checked.items()
-            if not is_safe_secret_value(k.rsplit(".", 1)[1], v)} == {}
+            if not is_safe_value(k.rsplit(".", 1)[1], v)} == {}
 
 
 def test_the_full_example_references_each_kind_of_secret(example_stacks: dict[str, Stack]) -> None:

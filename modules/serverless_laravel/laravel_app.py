@@ -29,15 +29,9 @@ from .cdk import Construct
 from .errors import ConfigurationError
 from .http_api import MAX_WEB_TIMEOUT, HttpApi, check_bool, check_retention, check_throttling
 from .php_function import ENV_BYTES_LIMIT, MEMORY_RANGE, TIMEOUT_RANGE, PhpFunction, VpcConfig
-from .secret_refs import SecretRef
+from .secret_refs import SecretRef, is_secret_name
 from .stack import partition_of, region_of
 
-KNOWN_SECRETS = frozenset({
-    "APP_KEY", "APP_PREVIOUS_KEYS", "DB_PASSWORD", "DB_URL", "DATABASE_URL", "REDIS_PASSWORD",
-    "REDIS_URL", "MAIL_PASSWORD", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-    "PUSHER_APP_SECRET", "REVERB_APP_SECRET", "STRIPE_SECRET", "SENTRY_LARAVEL_DSN",
-})
-SECRET_SUFFIXES: tuple[str, ...] = ("_PASSWORD", "_SECRET", "_KEY", "_TOKEN")
 # Set by the app itself from its props and resources; never passed in ``environment``.
 MANAGED_ENV = frozenset({
     "APP_NAME", "APP_ENV", "APP_URL", "ASSET_URL", "FILESYSTEM_DISK", "AWS_BUCKET",
@@ -52,11 +46,6 @@ _ENV_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 def _err(prop: str, value: object, rule: str, fix: str) -> ConfigurationError:
     return ConfigurationError("LaravelApp", prop, value, rule, fix)
 
-
-def is_secret_name(key: str) -> bool:
-    """Whether a variable name says it holds a secret (a known name or a secret-like suffix)."""
-    upper = key.upper()
-    return upper in KNOWN_SECRETS or upper.endswith(SECRET_SUFFIXES)
 
 
 def _check_int(prop: str, value: object, low: int, high: int, rule: str) -> None:

@@ -26,6 +26,7 @@ from .cdk import Construct
 from .errors import ConfigurationError
 from .iam import Grantable, PolicyStatement, ServiceRole, grant_sid
 from .packaging import LAMBDA_MAX_UNZIPPED_BYTES, Package, package_app
+from .secret_refs import is_safe_value
 from .stack import partition_of, region_of
 
 MEMORY_RANGE = (128, 10_240)
@@ -112,6 +113,15 @@ def _check_environment(environment: Mapping[str, str], reserved: Mapping[str, st
         if not isinstance(value, str):
             raise _err(f"environment[{key!r}]", value, "values must be strings",
                        f"pass str({value!r})")
+        if not is_safe_value(key, value):
+            raise _err(
+                "environment", key,
+                "looks like a secret (a known secret name, or ending in _PASSWORD, _SECRET, _KEY "
+                "or _TOKEN) but its value is not a reference; a literal would be readable in the "
+                "function's configuration and the Terraform state",
+                "store it in SSM Parameter Store (SecureString) or Secrets Manager and pass "
+                f"{key}=SecretRef.ssm(<parameter ARN>).env_value (a bref-ssm: reference)",
+            )
     literal = sum(len(k) + len(v) for k, v in environment.items() if not cdk.is_token(v))
     if literal > ENV_BYTES_LIMIT:
         raise _err("environment", f"{literal} bytes", "Lambda allows 4 KB of variables in total",

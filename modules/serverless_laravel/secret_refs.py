@@ -16,6 +16,38 @@ from .errors import ConfigurationError
 from .iam import PolicyStatement, sid_for
 
 BREF_SSM_PREFIX = "bref-ssm:"
+KNOWN_SECRETS = frozenset({
+    "APP_KEY", "APP_PREVIOUS_KEYS", "DB_URL", "DATABASE_URL", "REDIS_URL", "AWS_SESSION_TOKEN",
+    "SENTRY_LARAVEL_DSN",
+})
+SECRET_SUFFIXES: tuple[str, ...] = ("_PASSWORD", "_SECRET", "_KEY", "_TOKEN")
+_URL = re.compile(r"^[a-z][a-z0-9+.-]*://(?P<userinfo>[^@/]*@)?[^@]*$")
+
+
+def is_secret_name(key: str) -> bool:
+    """Whether a variable name says it holds a secret (a known name or a secret-like suffix)."""
+    upper = key.upper()
+    return upper in KNOWN_SECRETS or upper.endswith(SECRET_SUFFIXES)
+
+
+def is_credential_free_url(value: object) -> bool:
+    """``scheme://host...`` with no user or password in it."""
+    match = _URL.match(value) if isinstance(value, str) else None
+    return bool(match) and match.group("userinfo") is None
+
+
+def is_reference(value: object) -> bool:
+    """A ``bref-ssm:`` reference Bref resolves at cold start: the value never sits in config."""
+    return isinstance(value, str) and value.startswith(BREF_SSM_PREFIX) \
+        and len(value) > len(BREF_SSM_PREFIX)
+
+
+def is_safe_value(key: str, value: object) -> bool:
+    """What a secret-named variable may hold: a reference, or for ``*_URL`` a credential-free
+    URL (e.g. ``tls://host:6379`` with the password passed separately)."""
+    if not is_secret_name(key) or is_reference(value):
+        return True
+    return key.upper().endswith("_URL") and is_credential_free_url(value)
 KINDS: dict[str, str] = {"ssm": "SSM parameter", "secretsmanager": "Secrets Manager secret"}
 SECRETS_MANAGER_REFERENCE = "/aws/reference/secretsmanager/"
 _PARAMETER_ARN = re.compile(
