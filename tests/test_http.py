@@ -753,6 +753,15 @@ def test_bucket_prefixes_assets_accept_private_bucket_accepts(prefix: str) -> No
     PrivateBucket(LaravelStack(App(), "b", region="eu-west-1"), "bucket", bucket_prefix=prefix)
 
 
+@pytest.mark.parametrize("prefix", ["Bad_Prefix", "xn--abc-", "-abc-", "a" * 38, "é-", ""])
+def test_private_bucket_refuses_what_s3_refuses(prefix: str) -> None:
+    stack = LaravelStack(App(), "b", region="eu-west-1")
+    with pytest.raises(ConfigurationError) as error:
+        PrivateBucket(stack, "bucket", bucket_prefix=prefix)
+    assert error.value.prop == "bucket_prefix"
+    assert stack.node.try_find_child("bucket") is None
+
+
 def test_http_api_name_limits(stack: LaravelStack) -> None:
     web = PhpFunction(stack, "web", app=LARAVEL_APP)
     api = HttpApi(stack, "long", function=web, name="a" * 128)

@@ -27,6 +27,7 @@ from .http_api import (
     check_hosted_zone,
 )
 from .php_function import default_function_name
+from .s3_names import check_bucket_prefix
 from .secret_refs import SecretRef
 from .stack import partition_of, region_of
 
@@ -53,8 +54,6 @@ MAX_PATH_PATTERN = 255
 # S3 bucket names: lowercase letters, digits and hyphens, starting with a letter or digit; S3
 # appends 26 characters to a prefix, so a prefix is at most 37 (PrivateBucket's rule, checked
 # here before anything is created). Names may not start with these reserved prefixes.
-BUCKET_PREFIX = re.compile(r"^[a-z0-9][a-z0-9-]{0,36}$")
-RESERVED_BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 # Origin verification: CloudFront adds this header, with a value Terraform generates and keeps
 # in an SSM SecureString, to every request it sends to the API; the web function gets the
 # parameter as a bref-ssm: reference, so Laravel can refuse requests that did not come through
@@ -77,19 +76,6 @@ _WEB_ACL_ARN = re.compile(
 
 def _err(prop: str, value: object, rule: str, fix: str) -> ConfigurationError:
     return ConfigurationError("Assets", prop, value, rule, fix)
-
-
-def check_bucket_prefix(where: str, bucket_prefix: object) -> str:
-    """A prefix S3 (and PrivateBucket) accepts, checked before any construct is created."""
-    if not isinstance(bucket_prefix, str) or not BUCKET_PREFIX.match(bucket_prefix) \
-            or bucket_prefix.startswith(RESERVED_BUCKET_PREFIXES):
-        raise ConfigurationError(
-            where, "bucket_prefix", bucket_prefix,
-            "must be 1..37 lowercase letters, digits or hyphens, starting with a letter or "
-            f"digit and not with {list(RESERVED_BUCKET_PREFIXES)} (S3 appends 26 characters)",
-            "use a short lowercase prefix such as 'myapp-assets-'",
-        )
-    return bucket_prefix
 
 
 def check_static_paths(where: str, static_paths: Sequence[str]) -> tuple[str, ...]:

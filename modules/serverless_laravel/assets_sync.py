@@ -43,6 +43,7 @@ from rich.progress import (
 from rich.table import Table
 
 from .errors import ConfigurationError
+from .s3_names import RESERVED_BUCKET_PREFIXES, RESERVED_BUCKET_SUFFIXES
 
 IMMUTABLE_CACHE_CONTROL = "public, max-age=31536000, immutable"
 DEFAULT_CACHE_CONTROL = "public, max-age=300"
@@ -102,8 +103,6 @@ _HEX_HASH = re.compile(r"[0-9a-f]{8,}")
 _B64_HASH = re.compile(r"[A-Za-z0-9_-]{8}")
 _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _IPV4 = re.compile(r"\d{1,3}(\.\d{1,3}){3}")
-_RESERVED_BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
-_RESERVED_BUCKET_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 _MISSING_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
 
 T = TypeVar("T")
@@ -253,8 +252,8 @@ def validate_bucket_name(bucket: str) -> None:
         _BUCKET_NAME.fullmatch(bucket)
         and ".." not in bucket
         and not _IPV4.fullmatch(bucket)
-        and not bucket.startswith(_RESERVED_BUCKET_PREFIXES)
-        and not bucket.endswith(_RESERVED_BUCKET_SUFFIXES)
+        and not bucket.startswith(RESERVED_BUCKET_PREFIXES)
+        and not bucket.endswith(RESERVED_BUCKET_SUFFIXES)
     )
     if not valid:
         rule = (

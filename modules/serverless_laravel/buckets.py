@@ -14,6 +14,7 @@ from .iam import (
     policy_document,
     statement_struct,
 )
+from .s3_names import check_bucket_prefix
 
 
 class PrivateBucket(Construct):
@@ -30,15 +31,7 @@ class PrivateBucket(Construct):
         force_destroy: bool = False,
         noncurrent_version_days: int = 30,
     ) -> None:
-        if not (1 <= len(bucket_prefix) <= 37) or not bucket_prefix.replace("-", "").isalnum() \
-                or bucket_prefix != bucket_prefix.lower():
-            raise ConfigurationError(
-                "PrivateBucket",
-                "bucket_prefix",
-                bucket_prefix,
-                "must be 1..37 lowercase letters, digits or hyphens (S3 appends 26 characters)",
-                "use a short lowercase prefix such as 'myapp-assets-'",
-            )
+        check_bucket_prefix("PrivateBucket", bucket_prefix)
         if noncurrent_version_days < 1:
             raise ConfigurationError(
                 "PrivateBucket", "noncurrent_version_days", noncurrent_version_days,
