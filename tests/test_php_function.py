@@ -283,6 +283,7 @@ def stack() -> LaravelStack:
         ({"layers": [f"arn:aws:lambda:eu-west-1:111122223333:layer:l{i}:1" for i in range(5)]},
          "layers"),
         ({"kms_key_arn": "alias/mine"}, "kms_key_arn"),
+        ({"kms_key_arn": "arn:aws:kms:eu-west-1:111122223333:alias/mine"}, "kms_key_arn"),
         ({"tracing": "false"}, "tracing"),
         ({"description": "d" * 257}, "description"),
         ({"layers": ["arn:aws:lambda:us-east-1:111122223333:layer:newrelic:3"]}, "layers"),

@@ -17,11 +17,11 @@ from collections.abc import Sequence
 from . import cdk
 from .buckets import PrivateBucket
 from .cdk import Construct
+from .checks import check_bool
 from .errors import ConfigurationError
 from .http_api import (
     HttpApi,
     alias_records,
-    check_bool,
     check_certificate,
     check_domain,
     check_hosted_zone,

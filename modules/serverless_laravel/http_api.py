@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from . import cdk
 from .cdk import Construct
+from .checks import check_bool
 from .errors import ConfigurationError
 from .php_function import LOG_RETENTION_DAYS, PhpFunction, default_function_name
 from .stack import region_of
@@ -56,14 +57,6 @@ _ORIGIN = re.compile(r"^https?://[^\s/]+$")
 
 def _err(prop: str, value: object, rule: str, fix: str) -> ConfigurationError:
     return ConfigurationError("HttpApi", prop, value, rule, fix)
-
-
-def check_bool(where: str, prop: str, value: object) -> bool:
-    """``value`` if it is exactly True or False (``"yes"``, ``1`` and ``None`` are refused)."""
-    if not isinstance(value, bool):
-        raise ConfigurationError(where, prop, value, "must be True or False",
-                                 f"pass {prop}=True or {prop}=False")
-    return value
 
 
 def check_api_name(where: str, name: object) -> None:

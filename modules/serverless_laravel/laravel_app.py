@@ -26,8 +26,9 @@ from .assets import (
 )
 from .buckets import PrivateBucket
 from .cdk import Construct
+from .checks import check_bool
 from .errors import ConfigurationError
-from .http_api import MAX_WEB_TIMEOUT, HttpApi, check_bool, check_retention, check_throttling
+from .http_api import MAX_WEB_TIMEOUT, HttpApi, check_retention, check_throttling
 from .php_function import ENV_BYTES_LIMIT, MEMORY_RANGE, TIMEOUT_RANGE, PhpFunction, VpcConfig
 from .secret_refs import SecretRef, is_secret_name
 from .stack import partition_of, region_of

@@ -23,6 +23,7 @@ from .bref import (
 )
 from .buckets import PrivateBucket
 from .cdk import Construct
+from .checks import check_bool, check_kms_key_arn
 from .errors import ConfigurationError
 from .iam import Grantable, PolicyStatement, ServiceRole, grant_sid
 from .packaging import LAMBDA_MAX_UNZIPPED_BYTES, Package, package_app
@@ -199,9 +200,7 @@ class PhpFunction(Construct):
             raise _err("app/image_uri", {"app": app, "image_uri": image_uri},
                        "exactly one code source is required",
                        "pass app= (a Laravel app directory) or image_uri= (an ECR image), not both")
-        if not isinstance(tracing, bool):
-            raise _err("tracing", tracing, "must be True or False",
-                       "pass tracing=False to turn X-Ray off")
+        check_bool("PhpFunction", "tracing", tracing)
         if description is not None and (not isinstance(description, str) or len(description) > 256):
             raise _err("description", description, "must be a string of at most 256 characters",
                        "shorten it")
@@ -212,11 +211,7 @@ class PhpFunction(Construct):
         if bad_layers:
             raise _err("layers", bad_layers, "must be layer version ARNs",
                        "pass arn:aws:lambda:<region>:<account>:layer:<name>:<version>")
-        if kms_key_arn is not None and not (
-            cdk.is_token(kms_key_arn) or kms_key_arn.startswith("arn:aws")
-        ):
-            raise _err("kms_key_arn", kms_key_arn, "must be a KMS key ARN",
-                       "pass the key's ARN, not its id or alias")
+        check_kms_key_arn("PhpFunction", kms_key_arn)
 
         self.region = region_of(scope, region, "PhpFunction")
         foreign = [arn for arn in layers if arn.split(":")[3] != self.region]

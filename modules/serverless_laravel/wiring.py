@@ -8,94 +8,23 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
 from typing import Any
 
 from . import cdk
 from .cdk import Construct
+from .checks import (  # noqa: F401  (re-exported: the constructs' shared checks)
+    check_bool,
+    check_choice,
+    check_int,
+    check_kms_key_arn,
+    check_secret_arn,
+    check_security_group_id,
+    check_subnet_ids,
+    check_vpc_id,
+)
 from .errors import ConfigurationError
 from .iam import deny_insecure_transport, policy_document
 from .php_function import PhpFunction
-
-_VPC = re.compile(r"^vpc-[0-9a-f]{8,17}$")
-_SUBNET = re.compile(r"^subnet-[0-9a-f]{8,17}$")
-_SECURITY_GROUP = re.compile(r"^sg-[0-9a-f]{8,17}$")
-_KMS_KEY = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
-_SECRET = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$")
-
-
-def check_bool(where: str, prop: str, value: Any) -> bool:
-    """``value`` if it is a real bool: a string such as ``"false"`` would be truthy."""
-    if not isinstance(value, bool):
-        raise ConfigurationError(where, prop, value, "must be True or False (a bool)",
-                                 f"pass {prop}=True or {prop}=False, not a string or a number")
-    return value
-
-
-def check_int(where: str, prop: str, value: Any, low: int, high: int, fix: str) -> int:
-    """``value`` as an int within ``low..high`` (bools refused), else a ConfigurationError."""
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ConfigurationError(where, prop, value, f"must be an integer from {low} to {high}",
-                                 fix)
-    return value
-
-
-def check_choice(where: str, prop: str, value: Any, choices: Sequence[str]) -> str:
-    """``value`` if it is one of ``choices``."""
-    if value not in choices:
-        raise ConfigurationError(where, prop, value, f"must be one of {list(choices)}",
-                                 f"pass one of {', '.join(repr(c) for c in choices)}")
-    return str(value)
-
-
-def check_vpc_id(where: str, value: Any) -> str:
-    """An existing VPC id (``vpc-...``) or a token."""
-    if not (cdk.is_token(value) or (isinstance(value, str) and _VPC.match(value))):
-        raise ConfigurationError(where, "vpc_id", value, "must be a VPC id shaped like "
-                                 "'vpc-0123456789abcdef0'", "pass the id of the existing VPC")
-    return str(value)
-
-
-def check_subnet_ids(where: str, value: Any, minimum: int = 1) -> tuple[str, ...]:
-    """At least ``minimum`` distinct private subnet ids."""
-    ids = tuple(value) if isinstance(value, (list, tuple)) else ()
-    bad = [i for i in ids if not cdk.is_token(i) and not _SUBNET.match(str(i))]
-    if len(ids) < minimum or bad or len(set(ids)) != len(ids):
-        raise ConfigurationError(
-            where, "subnet_ids", value,
-            f"must list at least {minimum} distinct subnet ids shaped like "
-            "'subnet-0123456789abcdef0'",
-            f"pass {minimum} or more private subnets, in different Availability Zones",
-        )
-    return ids
-
-
-def check_security_group_id(where: str, prop: str, value: Any) -> str:
-    """An existing security group id (``sg-...``) or a token."""
-    if not (cdk.is_token(value) or (isinstance(value, str) and _SECURITY_GROUP.match(value))):
-        raise ConfigurationError(where, prop, value, "must be a security group id shaped like "
-                                 "'sg-0123456789abcdef0'", "pass the id of the existing group")
-    return str(value)
-
-
-def check_kms_key_arn(where: str, value: Any, prop: str = "kms_key_arn") -> str | None:
-    """None, a token or a KMS key ARN (not an alias: grants need the key's ARN)."""
-    if value is None or cdk.is_token(value):
-        return value
-    if not isinstance(value, str) or not _KMS_KEY.match(value):
-        raise ConfigurationError(where, prop, value, "must be a KMS key ARN",
-                                 "pass arn:aws:kms:<region>:<account>:key/<id>, not an alias")
-    return value
-
-
-def check_secret_arn(where: str, value: Any, prop: str = "secret_arn") -> str:
-    """A full Secrets Manager secret ARN (with its 6-character suffix) or a token."""
-    if not (cdk.is_token(value) or (isinstance(value, str) and _SECRET.match(value))):
-        raise ConfigurationError(
-            where, prop, value, "must be the full ARN of a Secrets Manager secret",
-            "pass arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 chars>",
-        )
-    return str(value)
 
 
 def check_functions(where: str, prop: str, value: Any) -> tuple[PhpFunction, ...]:
