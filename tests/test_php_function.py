@@ -53,6 +53,7 @@ def build(app: App, big_app: Path) -> None:
 
     big = LaravelStack(app, "big", region="eu-west-1")
     PhpFunction(big, "web", app=big_app)
+    PhpFunction(big, "console", app=big_app, runtime="console")
 
 
 @pytest.fixture(scope="session")
@@ -225,28 +226,38 @@ def test_container_image_function(stacks: dict[str, Stack]) -> None:
 
 def test_over_50mb_uploads_through_a_private_s3_object(stacks: dict[str, Stack]) -> None:
     stack = stacks["big"]
-    web = fn(stack, "web")
+    web, console = fn(stack, "web"), fn(stack, "console")
     assert "filename" not in web
-    obj = stack.by_path("aws_s3_object", "web/code-object")
+    (obj,) = stack.resources("aws_s3_object").values()
+    assert obj["//"]["metadata"]["path"].startswith("big/laravel-code-object-")
     assert (stack.directory / obj["source"]).stat().st_size > 50 * 1024 * 1024
+    assert web["s3_key"] == console["s3_key"]
     assert web["s3_key"].startswith("${aws_s3_object.")
-    bucket = stack.address_of("aws_s3_bucket", "web/artifacts/bucket")
-    assert web["s3_bucket"] == f"${{{bucket}.bucket}}"
-    block = stack.by_path("aws_s3_bucket_public_access_block", "web/artifacts/public-access-block")
+    artifacts = "laravel-artifacts"
+    bucket = stack.address_of("aws_s3_bucket", f"{artifacts}/bucket")
+    assert web["s3_bucket"] == console["s3_bucket"] == f"${{{bucket}.bucket}}"
+    block = stack.by_path("aws_s3_bucket_public_access_block", f"{artifacts}/public-access-block")
     assert all(block[k] is True for k in ("block_public_acls", "block_public_policy",
                                           "ignore_public_acls", "restrict_public_buckets"))
     sse = stack.by_path("aws_s3_bucket_server_side_encryption_configuration",
-                        "web/artifacts/encryption")
-    assert sse["rule"][0]["apply_server_side_encryption_by_default"]["sse_algorithm"] == "AES256"
-    lifecycle = stack.by_path("aws_s3_bucket_lifecycle_configuration", "web/artifacts/lifecycle")
-    assert lifecycle["rule"][0]["noncurrent_version_expiration"] == [{"noncurrent_days": 30}]
-    assert lifecycle["rule"][0]["abort_incomplete_multipart_upload"] == [
-        {"days_after_initiation": 7}]
-    policy = stack.deref(stack.by_path("aws_s3_bucket_policy", "web/artifacts/policy")["policy"])
-    deny = policy["statement"][0]
+                        f"{artifacts}/encryption")["rule"][0]
+    assert sse["apply_server_side_encryption_by_default"]["sse_algorithm"] == "AES256"
+    lifecycle = stack.by_path("aws_s3_bucket_lifecycle_configuration", f"{artifacts}/lifecycle")
+    rule = lifecycle["rule"][0]
+    assert rule["noncurrent_version_expiration"] == [{"noncurrent_days": 30}]
+    assert rule["abort_incomplete_multipart_upload"] == [{"days_after_initiation": 7}]
+    policy = stack.by_path("aws_s3_bucket_policy", f"{artifacts}/policy")["policy"]
+    deny = stack.deref(policy)["statement"][0]
     assert deny["effect"] == "Deny"
     assert deny["condition"] == [
         {"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}]
+
+
+def test_functions_on_one_package_share_one_asset(stacks: dict[str, Stack]) -> None:
+    stack = stacks["bref3"]
+    names = {fn(stack, id)["filename"] for id in ("web", "console", "worker", "arm", "private")}
+    assert len(names) == 1
+    assert len(list((stack.directory / "assets").iterdir())) == 1
 
 
 def test_provider_constraint_admits_the_offline_mirror(stacks: dict[str, Stack]) -> None:

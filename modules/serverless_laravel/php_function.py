@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from . import cdk
 from .bref import (
@@ -136,6 +137,12 @@ def default_function_name(stack_id: str, node_path: str) -> str:
         return name
     digest = hashlib.sha256(name.encode()).hexdigest()[:8]
     return f"{name[:55]}-{digest}"
+
+
+def _shared(stack: Construct, id: str, create: Callable[[Construct, str], Any]) -> Any:
+    """The stack's one ``id`` child, created on first use: functions on the same package share
+    one asset (one copy in cdktf.out), one artifacts bucket and one uploaded object."""
+    return stack.node.try_find_child(id) or create(stack, id)
 
 
 class PhpFunction(Construct):
@@ -303,10 +310,12 @@ class PhpFunction(Construct):
         if self.package is None or self.bref is None:
             return {"package_type": "Image", "image_uri": self.image_uri,
                     "image_config": {"command": [self.handler]}}
-        asset = cdk.TerraformAsset(
-            self, "code", path=str(self.package.path), type=cdk.AssetType.FILE,
+        stack = cdk.TerraformStack.of(self)
+        digest = self.package.sha256[:16]
+        asset = _shared(stack, f"laravel-code-{digest}", lambda scope, id: cdk.TerraformAsset(
+            scope, id, path=str(self.package.path), type=cdk.AssetType.FILE,
             asset_hash=self.package.sha256,
-        )
+        ))
         zip_args: dict[str, object] = {
             "runtime": self.bref.lambda_runtime,
             "handler": self.handler,
@@ -315,12 +324,14 @@ class PhpFunction(Construct):
         }
         if self.package.zipped_bytes <= DIRECT_UPLOAD_LIMIT:
             return {**zip_args, "filename": asset.path}
-        bucket = artifact_bucket or PrivateBucket(self, "artifacts", bucket_prefix="laravel-code-")
-        key = f"{self.function_name}/{self.package.sha256}.zip"
-        obj = cdk.aws("s3_object").S3Object(
-            self, "code-object", bucket=bucket.name, key=key, source=asset.path,
-            source_hash=self.package.sha256,
-        )
+        bucket = artifact_bucket or _shared(
+            stack, "laravel-artifacts",
+            lambda scope, id: PrivateBucket(scope, id, bucket_prefix="laravel-code-"))
+        obj = _shared(stack, f"laravel-code-object-{digest}", lambda scope, id: cdk.aws(
+            "s3_object").S3Object(
+            scope, id, bucket=bucket.name, key=f"packages/{self.package.sha256}.zip",
+            source=asset.path, source_hash=self.package.sha256,
+        ))
         self.code_object = obj
         return {**zip_args, "s3_bucket": bucket.name, "s3_key": obj.key}
 
