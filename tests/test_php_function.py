@@ -296,6 +296,10 @@ def stack() -> LaravelStack:
         ({"kms_key_arn": "alias/mine"}, "kms_key_arn"),
         ({"kms_key_arn": "arn:aws:kms:eu-west-1:111122223333:alias/mine"}, "kms_key_arn"),
         ({"tracing": "false"}, "tracing"),
+        ({"function_name": 123}, "function_name"),
+        ({"handler": 123}, "handler"),
+        ({"vpc": {"subnet_ids": ["subnet-0a1b2c3d4e5f60718"]}}, "vpc"),
+        ({"layers": "arn:aws:lambda:eu-west-1:111122223333:layer:x:1"}, "layers"),
         ({"description": "d" * 257}, "description"),
         ({"layers": ["arn:aws:lambda:us-east-1:111122223333:layer:newrelic:3"]}, "layers"),
         ({"bref_layer_account": "12345"}, "bref_layer_account"),
@@ -421,3 +425,9 @@ def test_secret_references_and_credential_free_urls_are_accepted(stack: LaravelS
     web = PhpFunction(stack, "web", app=BREF3_APP, environment={
         "APP_KEY": "bref-ssm:/app/key", "REDIS_URL": "tls://cache.internal:6379"})
     assert web.environment["APP_KEY"] == "bref-ssm:/app/key"
+
+
+def test_stack_tags_must_be_strings() -> None:
+    with pytest.raises(ConfigurationError) as error:
+        LaravelStack(App(), "tagged", region="eu-west-1", tags={"CostCenter": 42})
+    assert error.value.prop == "tags"

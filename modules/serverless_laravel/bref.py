@@ -11,12 +11,8 @@ import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 from .errors import ConfigurationError, EndOfLifeWarning
-
-Runtime = Literal["fpm", "function", "console"]
-Architecture = Literal["x86_64", "arm64"]
 
 RUNTIMES: tuple[str, ...] = ("fpm", "function", "console")
 ARCHITECTURES: tuple[str, ...] = ("x86_64", "arm64")

@@ -101,9 +101,6 @@ TerraformVariable = core.TerraformVariable
 AssetType = core.AssetType
 Token = core.Token
 Fn = core.Fn
-Lazy = core.Lazy
-Testing = core.Testing
-Annotations = core.Annotations
 
 
 @cache

@@ -210,11 +210,22 @@ class PhpFunction(Construct):
         check_bool("PhpFunction", "tracing", tracing)
         if description is not None and (not isinstance(description, str) or len(description) > 256):
             raise _err("description", description, "must be a string of at most 256 characters",
-                       "shorten it")
-        if function_name is not None and not _FUNCTION_NAME.match(function_name):
+                       "keep the description under 256 characters; put details in tags or docs")
+        if function_name is not None and (
+            not isinstance(function_name, str) or not _FUNCTION_NAME.match(function_name)
+        ):
             raise _err("function_name", function_name, "must be 1..64 of [A-Za-z0-9_-]",
                        "use a shorter name of letters, digits, '-' and '_'")
-        bad_layers = [arn for arn in layers if not _LAYER_ARN.match(arn)]
+        if handler is not None and (not isinstance(handler, str) or not handler.strip()):
+            raise _err("handler", handler, "must be a non-empty string",
+                       "pass a file such as 'public/index.php' or a PHP class name")
+        if vpc is not None and not isinstance(vpc, VpcConfig):
+            raise _err("vpc", vpc, "must be a VpcConfig",
+                       "pass vpc=VpcConfig(subnet_ids=(...), security_group_ids=(...))")
+        if isinstance(layers, str):
+            raise _err("layers", layers, "must be a list of layer ARNs, not one string",
+                       f"pass layers=[{layers!r}]")
+        bad_layers = [a for a in layers if not isinstance(a, str) or not _LAYER_ARN.match(a)]
         if bad_layers:
             raise _err("layers", bad_layers, "must be layer version ARNs",
                        "pass arn:aws:lambda:<region>:<account>:layer:<name>:<version>")

@@ -52,6 +52,12 @@ class LaravelStack(cdk.TerraformStack):
         **provider_options: Any,
     ) -> None:
         check_region(region)
+        if tags is not None and (not isinstance(tags, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in tags.items()
+        )):
+            raise ConfigurationError("LaravelStack", "tags", tags,
+                                     "must map strings to strings (AWS tags are strings)",
+                                     "pass e.g. tags={'Team': 'platform', 'CostCenter': '42'}")
         super().__init__(scope, id)
         self.region = region
         self.partition = partition_of(region)
