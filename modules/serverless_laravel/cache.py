@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 from . import cdk
 from .cdk import Construct
+from .checks import check_choice, check_int, check_kms_key_arn, check_subnet_ids, check_vpc_id
 from .errors import ConfigurationError
 from .iam import PolicyStatement, grant_sid
 from .php_function import PhpFunction
@@ -25,11 +26,6 @@ from .stack import partition_of, region_of
 from .wiring import (
     PrivateSecurityGroup,
     account_of,
-    check_choice,
-    check_int,
-    check_kms_key_arn,
-    check_subnet_ids,
-    check_vpc_id,
     function_security_groups,
     resource_name,
     set_environment,

@@ -19,6 +19,16 @@ from typing import Any
 
 from . import cdk
 from .cdk import Construct
+from .checks import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_kms_key_arn,
+    check_secret_arn,
+    check_security_group_id,
+    check_subnet_ids,
+    check_vpc_id,
+)
 from .connection_budget import (
     ConnectionBudget,
     budget_error,
@@ -33,15 +43,7 @@ from .stack import partition_of, region_of
 from .wiring import (
     PrivateSecurityGroup,
     account_of,
-    check_bool,
-    check_choice,
     check_functions,
-    check_int,
-    check_kms_key_arn,
-    check_secret_arn,
-    check_security_group_id,
-    check_subnet_ids,
-    check_vpc_id,
     function_security_groups,
     ingress_into,
     resource_name,

@@ -14,18 +14,12 @@ from typing import Any
 
 from . import cdk
 from .cdk import Construct
+from .checks import check_int, check_kms_key_arn
 from .connection_budget import register_event_source
 from .errors import ConfigurationError
 from .iam import Grantable, PolicyStatement, grant_sid
 from .php_function import DEFAULT_TIMEOUTS, TIMEOUT_RANGE, PhpFunction, VpcConfig
-from .wiring import (
-    check_functions,
-    check_int,
-    check_kms_key_arn,
-    resource_name,
-    set_environment,
-    tls_only_queue_policy,
-)
+from .wiring import check_functions, resource_name, set_environment, tls_only_queue_policy
 
 QUEUE_HANDLER = "Bref\\LaravelBridge\\Queue\\QueueHandler"
 WHERE = "QueueWorker"

@@ -18,16 +18,11 @@ import weakref
 
 from . import cdk
 from .cdk import Construct
+from .checks import check_bool, check_int, check_kms_key_arn
 from .errors import ConfigurationError
 from .iam import PolicyStatement, ServiceRole, grant_sid
 from .php_function import PhpFunction
-from .wiring import (
-    check_bool,
-    check_int,
-    check_kms_key_arn,
-    resource_name,
-    tls_only_queue_policy,
-)
+from .wiring import resource_name, tls_only_queue_policy
 
 WHERE = "Scheduler"
 RETRY_ATTEMPTS = (0, 185)

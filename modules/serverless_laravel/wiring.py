@@ -12,16 +12,6 @@ from typing import Any
 
 from . import cdk
 from .cdk import Construct
-from .checks import (  # noqa: F401  (re-exported: the constructs' shared checks)
-    check_bool,
-    check_choice,
-    check_int,
-    check_kms_key_arn,
-    check_secret_arn,
-    check_security_group_id,
-    check_subnet_ids,
-    check_vpc_id,
-)
 from .errors import ConfigurationError
 from .iam import deny_insecure_transport, policy_document
 from .php_function import PhpFunction
