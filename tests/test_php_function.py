@@ -431,3 +431,12 @@ def test_stack_tags_must_be_strings() -> None:
     with pytest.raises(ConfigurationError) as error:
         LaravelStack(App(), "tagged", region="eu-west-1", tags={"CostCenter": 42})
     assert error.value.prop == "tags"
+
+
+def test_add_environment_keeps_the_4kb_total(stack: LaravelStack) -> None:
+    web = PhpFunction(stack, "web", app=BREF3_APP, environment={"A": "x" * 2000})
+    web.add_environment("B", "y" * 2000)
+    web.add_environment("B", "z" * 10)
+    with pytest.raises(ConfigurationError, match="4 KB"):
+        web.add_environment("C", "w" * 2100)
+    assert "C" not in web.environment

@@ -125,5 +125,11 @@ def struct(submodule: str, name: str, /, **fields: Any) -> Any:
 
 
 def is_token(value: Any) -> bool:
-    """Whether ``value`` is an unresolved CDK token (known only at apply time)."""
-    return isinstance(value, str) and bool(Token.is_unresolved(value))
+    """Whether ``value`` is an unresolved CDK token (known only at apply time).
+
+    Encoded tokens always carry ``${`` (strings) or ``#{`` (lists), so a plain string is
+    answered here without a round trip to the jsii runtime.
+    """
+    if not isinstance(value, str) or ("${" not in value and "#{" not in value):
+        return False
+    return bool(Token.is_unresolved(value))

@@ -104,30 +104,45 @@ def _check_range(
                    f"pass a value within {low}..{high}")
 
 
-def _check_environment(environment: Mapping[str, str], reserved: Mapping[str, str]) -> None:
-    for key, value in environment.items():
-        if not isinstance(key, str) or not _ENV_KEY.match(key):
-            raise _err("environment", key, "keys must match [A-Za-z][A-Za-z0-9_]*",
-                       "rename the variable")
-        if key in RESERVED_ENV or key in reserved:
-            raise _err("environment", key, "is reserved by Lambda or set by Bref for this function",
-                       "remove it; Lambda/Bref set it themselves")
-        if not isinstance(value, str):
-            raise _err(f"environment[{key!r}]", value, "values must be strings",
-                       f"pass str({value!r})")
-        if not is_safe_value(key, value):
-            raise _err(
-                "environment", key,
-                "looks like a secret (a known secret name, or ending in _PASSWORD, _SECRET, _KEY "
-                "or _TOKEN) but its value is not a reference; a literal would be readable in the "
-                "function's configuration and the Terraform state",
-                "store it in SSM Parameter Store (SecureString) or Secrets Manager and pass "
-                f"{key}=SecretRef.ssm(<parameter ARN>).env_value (a bref-ssm: reference)",
-            )
-    literal = sum(len(k) + len(v) for k, v in environment.items() if not cdk.is_token(v))
+def _check_variable(key: object, value: object, reserved: Mapping[str, str]) -> None:
+    """One variable: a valid name Lambda and Bref leave to us, a string, no literal secret."""
+    if not isinstance(key, str) or not _ENV_KEY.match(key):
+        raise _err("environment", key, "keys must match [A-Za-z][A-Za-z0-9_]*",
+                   "rename the variable")
+    if key in RESERVED_ENV or key in reserved:
+        raise _err("environment", key, "is reserved by Lambda or set by Bref for this function",
+                   "remove it; Lambda/Bref set it themselves")
+    if not isinstance(value, str):
+        raise _err(f"environment[{key!r}]", value, "values must be strings",
+                   f"pass str({value!r})")
+    if not is_safe_value(key, value):
+        raise _err(
+            "environment", key,
+            "looks like a secret (a known secret name, or ending in _PASSWORD, _SECRET, _KEY "
+            "or _TOKEN) but its value is not a reference; a literal would be readable in the "
+            "function's configuration and the Terraform state",
+            "store it in SSM Parameter Store (SecureString) or Secrets Manager and pass "
+            f"{key}=SecretRef.ssm(<parameter ARN>).env_value (a bref-ssm: reference)",
+        )
+
+
+def _literal_size(key: str, value: str | None) -> int:
+    """Bytes a variable is known to take at synth (a token's value is known only at apply)."""
+    return 0 if value is None or cdk.is_token(value) else len(key) + len(value)
+
+
+def _check_size(literal: int) -> int:
     if literal > ENV_BYTES_LIMIT:
         raise _err("environment", f"{literal} bytes", "Lambda allows 4 KB of variables in total",
                    "move large values to SSM Parameter Store or Secrets Manager")
+    return literal
+
+
+def _check_environment(environment: Mapping[str, str], reserved: Mapping[str, str]) -> int:
+    """Every variable, then the total; returns the literal bytes for later additions."""
+    for key, value in environment.items():
+        _check_variable(key, value, reserved)
+    return _check_size(sum(_literal_size(k, v) for k, v in environment.items()))
 
 
 def default_function_name(stack_id: str, node_path: str) -> str:
@@ -277,7 +292,7 @@ class PhpFunction(Construct):
                        "merge layers or move extensions into a container image")
         self.layers: tuple[str, ...] = tuple(all_layers)
         self._environment = dict(environment or {})
-        _check_environment(self._environment, bref_env)
+        self._literal_bytes = _check_environment(self._environment, bref_env)
         self._bref_env = bref_env
         if app is not None:
             budget = LAMBDA_MAX_UNZIPPED_BYTES - layers_unzipped_mb * 1024 * 1024
@@ -407,9 +422,11 @@ class PhpFunction(Construct):
 
     def add_environment(self, key: str, value: str) -> None:
         """Set one variable (wiring from other constructs: queues, caches, buckets)."""
-        updated = {**self._environment, key: value}
-        _check_environment(updated, self._bref_env)
-        self._environment = updated
+        _check_variable(key, value, self._bref_env)
+        literal = self._literal_bytes + _literal_size(key, value) \
+            - _literal_size(key, self._environment.get(key))
+        self._literal_bytes = _check_size(literal)
+        self._environment = {**self._environment, key: value}
         self.function.put_environment(variables=self.environment)
 
     def add_to_role_policy(self, statement: PolicyStatement) -> None:
