@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pytest
 
 _REF = re.compile(r"^\$\{(data\.)?([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.([a-z0-9_]+)\}")
 
@@ -66,3 +70,16 @@ def load_stacks(outdir: Path) -> dict[str, Stack]:
         stacks[path.parent.name] = Stack(path.parent.name, json.loads(path.read_text()),
                                          path.parent)
     return stacks
+
+
+def synthesize(
+    factory: pytest.TempPathFactory, name: str, build: Callable[[Any], object]
+) -> dict[str, Stack]:
+    """One App built by ``build``, synthesized once into a temporary folder, read back."""
+    from serverless_laravel.cdk import App
+
+    outdir = factory.mktemp(name) / "cdktf.out"
+    app = App(outdir=str(outdir))
+    build(app)
+    app.synth()
+    return load_stacks(outdir)

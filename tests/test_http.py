@@ -33,7 +33,7 @@ from serverless_laravel.cdk import App, Construct, TerraformVariable
 from serverless_laravel.errors import ConfigurationError
 from serverless_laravel.http_api import ACCESS_LOG_FORMAT
 from tests import terraform
-from tests.synth import Stack, load_stacks
+from tests.synth import Stack, synthesize
 
 ROOT = Path(__file__).resolve().parents[1]
 LARAVEL_APP = ROOT / "examples" / "laravel-app"
@@ -96,11 +96,7 @@ def build(app: App) -> None:
 
 @pytest.fixture(scope="session")
 def stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Stack]:
-    outdir = tmp_path_factory.mktemp("http") / "cdktf.out"
-    app = App(outdir=str(outdir))
-    build(app)
-    app.synth()
-    return load_stacks(outdir)
+    return synthesize(tmp_path_factory, "http", build)
 
 
 def ref(stack: Stack, type_: str, path: str, attr: str) -> str:

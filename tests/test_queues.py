@@ -11,7 +11,7 @@ from serverless_laravel import LaravelStack, PhpFunction, QueueWorker, Scheduler
 from serverless_laravel.cdk import App
 from serverless_laravel.errors import ConfigurationError
 from serverless_laravel.queue_worker import QUEUE_HANDLER, required_visibility_timeout
-from tests.synth import Stack, load_stacks
+from tests.synth import Stack, synthesize
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "examples" / "laravel-app"
@@ -38,11 +38,7 @@ def build(app: App) -> None:
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Stack:
-    outdir = tmp_path_factory.mktemp("queues") / "cdktf.out"
-    app = App(outdir=str(outdir))
-    build(app)
-    app.synth()
-    return load_stacks(outdir)["queues"]
+    return synthesize(tmp_path_factory, "queues", build)["queues"]
 
 
 def ref(stack: Stack, type_: str, path: str, attribute: str) -> str:

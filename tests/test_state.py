@@ -17,7 +17,7 @@ from serverless_laravel import (
 )
 from serverless_laravel.cdk import App
 from serverless_laravel.errors import ConfigurationError
-from tests.synth import Stack, load_stacks
+from tests.synth import Stack, load_stacks, synthesize
 
 IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/laravel:1.4.2"
 KEY = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -60,11 +60,7 @@ def build(app: App) -> None:
 
 @pytest.fixture(scope="session")
 def stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Stack]:
-    outdir = tmp_path_factory.mktemp("state") / "cdktf.out"
-    app = App(outdir=str(outdir))
-    build(app)
-    app.synth()
-    return load_stacks(outdir)
+    return synthesize(tmp_path_factory, "state", build)
 
 
 @pytest.fixture(scope="session")

@@ -14,9 +14,9 @@ from . import cdk
 from .errors import ConfigurationError
 
 _VPC = re.compile(r"^vpc-[0-9a-f]{8,17}$")
-_SUBNET = re.compile(r"^subnet-[0-9a-f]{8,17}$")
-_SECURITY_GROUP = re.compile(r"^sg-[0-9a-f]{8,17}$")
-_KMS_KEY = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
+SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
+SECURITY_GROUP_ID = re.compile(r"^sg-[0-9a-f]{8,17}$")
+KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
 _SECRET = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$")
 
 
@@ -55,7 +55,7 @@ def check_vpc_id(where: str, value: Any) -> str:
 def check_subnet_ids(where: str, value: Any, minimum: int = 1) -> tuple[str, ...]:
     """At least ``minimum`` distinct private subnet ids."""
     ids = tuple(value) if isinstance(value, (list, tuple)) else ()
-    bad = [i for i in ids if not cdk.is_token(i) and not _SUBNET.match(str(i))]
+    bad = [i for i in ids if not cdk.is_token(i) and not SUBNET_ID.match(str(i))]
     if len(ids) < minimum or bad or len(set(ids)) != len(ids):
         raise ConfigurationError(
             where, "subnet_ids", value,
@@ -68,7 +68,7 @@ def check_subnet_ids(where: str, value: Any, minimum: int = 1) -> tuple[str, ...
 
 def check_security_group_id(where: str, prop: str, value: Any) -> str:
     """An existing security group id (``sg-...``) or a token."""
-    if not (cdk.is_token(value) or (isinstance(value, str) and _SECURITY_GROUP.match(value))):
+    if not (cdk.is_token(value) or (isinstance(value, str) and SECURITY_GROUP_ID.match(value))):
         raise ConfigurationError(where, prop, value, "must be a security group id shaped like "
                                  "'sg-0123456789abcdef0'", "pass the id of the existing group")
     return str(value)
@@ -78,7 +78,7 @@ def check_kms_key_arn(where: str, value: Any, prop: str = "kms_key_arn") -> str 
     """None, a token or a KMS key ARN (not an alias: grants need the key's ARN)."""
     if value is None or cdk.is_token(value):
         return value
-    if not isinstance(value, str) or not _KMS_KEY.match(value):
+    if not isinstance(value, str) or not KMS_KEY_ARN.match(value):
         raise ConfigurationError(where, prop, value, "must be a KMS key ARN",
                                  "pass arn:aws:kms:<region>:<account>:key/<id>, not an alias")
     return value

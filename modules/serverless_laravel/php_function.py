@@ -24,7 +24,7 @@ from .bref import (
 )
 from .buckets import PrivateBucket
 from .cdk import Construct
-from .checks import check_bool, check_kms_key_arn
+from .checks import SECURITY_GROUP_ID, SUBNET_ID, check_bool, check_kms_key_arn
 from .errors import ConfigurationError
 from .iam import Grantable, PolicyStatement, ServiceRole, grant_sid
 from .packaging import LAMBDA_MAX_UNZIPPED_BYTES, Package, package_app
@@ -60,8 +60,6 @@ _IMAGE_URI = re.compile(
     r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9._/-]+(:[\w.-]+|@sha256:[0-9a-f]{64})$"
 )
 _LAYER_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+$")
-_SUBNET = re.compile(r"^subnet-[0-9a-f]{8,17}$")
-_SECURITY_GROUP = re.compile(r"^sg-[0-9a-f]{8,17}$")
 
 
 def _err(prop: str, value: object, rule: str, fix: str) -> ConfigurationError:
@@ -78,9 +76,9 @@ class VpcConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "subnet_ids", tuple(self.subnet_ids))
         object.__setattr__(self, "security_group_ids", tuple(self.security_group_ids))
-        _check_ids("vpc.subnet_ids", self.subnet_ids, _SUBNET, "subnet-0123456789abcdef0")
+        _check_ids("vpc.subnet_ids", self.subnet_ids, SUBNET_ID, "subnet-0123456789abcdef0")
         _check_ids(
-            "vpc.security_group_ids", self.security_group_ids, _SECURITY_GROUP,
+            "vpc.security_group_ids", self.security_group_ids, SECURITY_GROUP_ID,
             "sg-0123456789abcdef0",
         )
 

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from . import cdk
+from .checks import KMS_KEY_ARN
 from .errors import ConfigurationError
 from .iam import PolicyStatement, sid_for
 
@@ -58,7 +59,6 @@ _SECRET_ARN = re.compile(
     r"^arn:(aws[a-z-]*):secretsmanager:([a-z0-9-]+):(\d{12}):secret:([A-Za-z0-9/_+=.@-]+)"
     r"-[A-Za-z0-9]{6}$"
 )
-_KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
 _NAME = re.compile(r"^[A-Za-z0-9_.\-/+=@]{1,2048}$")
 
 
@@ -102,7 +102,7 @@ class SecretRef:
                 "store that value in its own secret or SecureString parameter and reference it",
             )
         if self.kms_key_arn is not None and not cdk.is_token(self.kms_key_arn) \
-                and not _KMS_KEY_ARN.match(self.kms_key_arn):
+                and not KMS_KEY_ARN.match(self.kms_key_arn):
             raise _err("kms_key_arn", self.kms_key_arn, "must be a KMS key ARN (not an alias)",
                        "pass arn:aws:kms:<region>:<account>:key/<id>")
         if self.kind is not None and self.kind not in KINDS:
