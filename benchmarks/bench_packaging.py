@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from laravel_tree import generate_tree
-from serverless_laravel.packaging import DEFAULT_EXCLUDES, MB, Package, package_app
+from serverless_laravel.build.packaging import DEFAULT_EXCLUDES, MB, Package, package_app
 
 
 def zip_excludes(patterns: tuple[str, ...]) -> list[str]:

@@ -2,4 +2,4 @@
 
 from pathlib import Path
 
-LARAVEL_APP = Path(__file__).resolve().parent / "laravel-app"
+LARAVEL_APP = Path(__file__).resolve().parent / "fixtures" / "laravel-app"

@@ -18,18 +18,12 @@ from typing import Any
 # jsii prints an end-of-life banner on Node 20 at every start; it is noise in synth output.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-import jsii
-from constructs import Construct, IValidation
-
 from .errors import EngineNotInstalledError
 
 __all__ = [
     "ENGINE", "Construct", "IValidation", "aws", "choose_engine", "core", "implements_validation",
     "is_token", "struct",
 ]
-
-implements_validation = jsii.implements(IValidation)
-"""Class decorator for a synth-time validation (``node.add_validation``), in both engines."""
 
 ENV_VAR = "SERVERLESS_LARAVEL_CDK"
 
@@ -91,7 +85,17 @@ def choose_engine(
 
 
 ENGINE: Engine = choose_engine(os.environ.get(ENV_VAR))
+
+# jsii and constructs come with either engine: imported only once one is known to be installed,
+# so a missing engine is reported with the pip command, never as "No module named 'jsii'".
+import jsii  # noqa: E402
+
+from constructs import Construct, IValidation  # noqa: E402
+
 core: ModuleType = importlib.import_module(ENGINE.core_module)
+
+implements_validation = jsii.implements(IValidation)
+"""Class decorator for a synth-time validation (``node.add_validation``), in both engines."""
 
 App = core.App
 TerraformStack = core.TerraformStack

@@ -10,7 +10,6 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from . import cdk
 from .errors import ConfigurationError
 
 _VPC = re.compile(r"^vpc-[0-9a-f]{8,17}$")
@@ -18,6 +17,14 @@ SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 SECURITY_GROUP_ID = re.compile(r"^sg-[0-9a-f]{8,17}$")
 KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
 _SECRET = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$")
+
+
+def is_token(value: Any) -> bool:
+    """Whether ``value`` is an unresolved CDK token; plain values never load the engine."""
+    if not isinstance(value, str) or ("${" not in value and "#{" not in value):
+        return False
+
+    return is_token(value)
 
 
 def check_bool(where: str, prop: str, value: Any) -> bool:
@@ -46,7 +53,7 @@ def check_choice(where: str, prop: str, value: Any, choices: Sequence[str]) -> s
 
 def check_vpc_id(where: str, value: Any) -> str:
     """An existing VPC id (``vpc-...``) or a token."""
-    if not (cdk.is_token(value) or (isinstance(value, str) and _VPC.match(value))):
+    if not (is_token(value) or (isinstance(value, str) and _VPC.match(value))):
         raise ConfigurationError(where, "vpc_id", value, "must be a VPC id shaped like "
                                  "'vpc-0123456789abcdef0'", "pass the id of the existing VPC")
     return str(value)
@@ -55,7 +62,7 @@ def check_vpc_id(where: str, value: Any) -> str:
 def check_subnet_ids(where: str, value: Any, minimum: int = 1) -> tuple[str, ...]:
     """At least ``minimum`` distinct private subnet ids."""
     ids = tuple(value) if isinstance(value, (list, tuple)) else ()
-    bad = [i for i in ids if not cdk.is_token(i) and not SUBNET_ID.match(str(i))]
+    bad = [i for i in ids if not is_token(i) and not SUBNET_ID.match(str(i))]
     if len(ids) < minimum or bad or len(set(ids)) != len(ids):
         raise ConfigurationError(
             where, "subnet_ids", value,
@@ -68,7 +75,7 @@ def check_subnet_ids(where: str, value: Any, minimum: int = 1) -> tuple[str, ...
 
 def check_security_group_id(where: str, prop: str, value: Any) -> str:
     """An existing security group id (``sg-...``) or a token."""
-    if not (cdk.is_token(value) or (isinstance(value, str) and SECURITY_GROUP_ID.match(value))):
+    if not (is_token(value) or (isinstance(value, str) and SECURITY_GROUP_ID.match(value))):
         raise ConfigurationError(where, prop, value, "must be a security group id shaped like "
                                  "'sg-0123456789abcdef0'", "pass the id of the existing group")
     return str(value)
@@ -76,7 +83,7 @@ def check_security_group_id(where: str, prop: str, value: Any) -> str:
 
 def check_kms_key_arn(where: str, value: Any, prop: str = "kms_key_arn") -> str | None:
     """None, a token or a KMS key ARN (not an alias: grants need the key's ARN)."""
-    if value is None or cdk.is_token(value):
+    if value is None or is_token(value):
         return value
     if not isinstance(value, str) or not KMS_KEY_ARN.match(value):
         raise ConfigurationError(where, prop, value, "must be a KMS key ARN",
@@ -86,7 +93,7 @@ def check_kms_key_arn(where: str, value: Any, prop: str = "kms_key_arn") -> str 
 
 def check_secret_arn(where: str, value: Any, prop: str = "secret_arn") -> str:
     """A full Secrets Manager secret ARN (with its 6-character suffix) or a token."""
-    if not (cdk.is_token(value) or (isinstance(value, str) and _SECRET.match(value))):
+    if not (is_token(value) or (isinstance(value, str) and _SECRET.match(value))):
         raise ConfigurationError(
             where, prop, value, "must be the full ARN of a Secrets Manager secret",
             "pass arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 chars>",
@@ -94,3 +101,19 @@ def check_secret_arn(where: str, value: Any, prop: str = "secret_arn") -> str:
     return str(value)
 
 
+BUCKET_PREFIX = re.compile(r"^[a-z0-9][a-z0-9-]{0,36}$")
+RESERVED_BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+RESERVED_BUCKET_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
+
+def check_bucket_prefix(where: str, bucket_prefix: object) -> str:
+    """A ``bucket_prefix`` S3 accepts: S3 appends 26 characters, names stop at 63."""
+    if not isinstance(bucket_prefix, str) or not BUCKET_PREFIX.match(bucket_prefix) \
+            or bucket_prefix.startswith(RESERVED_BUCKET_PREFIXES):
+        raise ConfigurationError(
+            where, "bucket_prefix", bucket_prefix,
+            "must be 1..37 lowercase letters, digits or hyphens, starting with a letter or "
+            f"digit and not with {list(RESERVED_BUCKET_PREFIXES)} (S3 appends 26 characters)",
+            "use a short lowercase prefix such as 'myapp-assets-'",
+        )
+    return bucket_prefix

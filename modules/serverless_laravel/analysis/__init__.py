@@ -1,0 +1,1 @@
+"""Analysis layer: models computed from props and synthesized stacks (connection budget, ...)."""

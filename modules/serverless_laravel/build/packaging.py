@@ -1,0 +1,640 @@
+"""Deterministic, size-checked, cached zip packages of a Laravel app for AWS Lambda.
+
+``package_app`` walks the app with gitignore-style excludes, checks the unzipped size before
+compressing anything, hashes every file's content into a cache key and either returns the cached
+zip or writes a new one. The zip is written here rather than with ``zipfile`` so that files can be
+deflated in parallel threads (zlib releases the GIL) while the container stays byte-for-byte
+reproducible: entries sorted by path, one fixed timestamp, modes normalized to 0644 or 0755.
+
+Decisions that shape the output:
+
+* Only regular files are stored; directories get no entries, so empty directories vanish (Bref's
+  Laravel bridge recreates ``storage/`` under ``/tmp`` at cold start). Sockets, FIFOs and device
+  files are skipped.
+* Symlinks are followed when their target lies inside the app: a linked file is stored as a
+  regular file with the target's content, a linked directory is walked under the link's path.
+  A symlink that dangles, leaves the app, or loops back to one of its ancestors is an error.
+* The cache directory is never packaged, even when it lies inside the app under another name.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import json
+import os
+import re
+import stat
+import struct
+import tempfile
+import zlib
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, TypeVar
+
+from ..errors import ConfigurationError
+from .progress import ProgressReporter, Silent
+
+FORMAT_VERSION = 1
+COMPRESS_LEVEL = 6
+MB = 2**20
+LAMBDA_MAX_UNZIPPED_BYTES = 250 * MB
+MAX_FILES = 0xFFFF
+MAX_ZIP_BYTES = 0xFFFFFFFF
+CACHE_ENV = "SERVERLESS_LARAVEL_CACHE"
+
+DEFAULT_EXCLUDES: tuple[str, ...] = (
+    ".git",
+    "node_modules",
+    "tests",
+    ".env",
+    ".env.*",
+    "storage/logs/*",
+    "storage/framework/cache/*",
+    "storage/framework/sessions/*",
+    "storage/framework/views/*",
+    ".idea",
+    ".vscode",
+    ".fleet",
+    "cdktf.out",
+    ".serverless-laravel",
+    ".DS_Store",
+    ".phpunit.result.cache",
+    ".phpunit.cache",
+    "/bootstrap/cache/config.php",
+)
+"""Left out of every package: VCS data, JS dependencies, tests, secrets, runtime caches and
+editor state. A local ``config:cache`` (``bootstrap/cache/config.php``) holds the values of
+``.env`` in plain text and would make Laravel ignore the function's environment. Storage
+*contents* go but not the need for them: on Lambda, Bref's Laravel bridge points ``storage/``
+at ``/tmp`` and creates the directories itself."""
+
+_WHERE = "package_app"
+_STORED, _DEFLATED = 0, 8
+_VERSION_NEEDED = 20
+_VERSION_MADE_BY = (3 << 8) | 20
+_UTF8_FLAG = 0x800
+_DOS_TIME, _DOS_DATE = 0, (1980 - 1980) << 9 | 1 << 5 | 1
+_LOCAL_SIG, _CENTRAL_SIG, _END_SIG = 0x04034B50, 0x02014B50, 0x06054B50
+_LOCAL_SIZE, _CENTRAL_SIZE, _END_SIZE = 30, 46, 22
+_BATCH_FILES, _BATCH_BYTES = 64, 2 * MB
+_READ_CHUNK = MB
+_KEEP_BYTES = 300 * MB
+_PROBE_BYTES = 16 * 1024
+_STORE_RATIO = 0.97
+_WRITE_BUFFER = 4 * MB
+_LINK_FIX = "exclude it (exclude=[...]) or replace the link with a copy of its target"
+_SIZE_FIX = (
+    "deploy it as a container image instead (image_uri=..., up to 10 GB), "
+    "or leave more out with exclude=[...] (e.g. run composer install --no-dev first)"
+)
+_GLOB_TOKENS = re.compile(r"\\.|\*\*/|\*\*|\*|\?|\[!?\]?[^\]]*\]|.", re.DOTALL)
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+@dataclass(frozen=True)
+class Package:
+    """A zip ready for ``aws_lambda_function``: where it is, its hashes and its sizes."""
+
+    path: Path
+    sha256: str
+    source_code_hash: str
+    zipped_bytes: int
+    unzipped_bytes: int
+    file_count: int
+    reused: bool
+
+
+@dataclass(frozen=True)
+class _File:
+    """One file to store: its zip name (UTF-8 POSIX path), where to read it, size and x bit."""
+
+    name: bytes
+    path: str
+    size: int
+    executable: bool
+
+
+@dataclass(frozen=True)
+class _Hashed:
+    """A file's content hash, and its bytes when they are kept for the compress pass."""
+
+    digest: bytes
+    data: bytes | None
+
+
+@dataclass(frozen=True)
+class _Deflated:
+    """A file's bytes as they go into the zip, with the fields its headers need."""
+
+    method: int
+    crc: int
+    size: int
+    payload: bytes
+
+
+def _fail(prop: str, value: Any, rule: str, fix: str) -> ConfigurationError:
+    """A ``ConfigurationError`` located in ``package_app``."""
+    return ConfigurationError(_WHERE, prop, value, rule, fix)
+
+
+def _token_regex(token: str) -> str:
+    """Regex for one glob token; wildcards never cross ``/`` except ``**``."""
+    simple = {"**/": "(?:.*/)?", "**": ".*", "*": "[^/]*", "?": "[^/]"}
+    if token in simple:
+        return simple[token]
+    if token.startswith("\\"):
+        return re.escape(token[1:])
+    if token.startswith("[") and len(token) > 2:
+        body = token[1:-1]
+        body = "^" + body[1:] if body.startswith("!") else body
+        return "[" + body.replace("\\", "\\\\") + "]"
+    return re.escape(token)
+
+
+def _pattern_regex(pattern: str) -> str:
+    """Regex for a gitignore-style pattern, matched against a relative POSIX path.
+
+    Without a slash (a trailing one aside) it matches a name at any depth; with one it is anchored
+    at the app root.
+    """
+    body = pattern.rstrip("/")
+    anchored = "/" in body
+    glob = "".join(_token_regex(token) for token in _GLOB_TOKENS.findall(body.lstrip("/")))
+    return glob if anchored else f"(?:.*/)?{glob}"
+
+
+class _Excluder:
+    """Decides which paths stay out; a matched directory is skipped with everything below it."""
+
+    def __init__(self, patterns: Sequence[str]) -> None:
+        self._any = self._compile([p for p in patterns if not p.endswith("/")])
+        self._dirs = self._compile([p for p in patterns if p.endswith("/")])
+
+    @staticmethod
+    def _compile(patterns: Sequence[str]) -> re.Pattern[str]:
+        """One regex for all ``patterns``; one that cannot compile is a configuration error."""
+        for pattern in patterns:
+            try:
+                re.compile(_pattern_regex(pattern))
+            except re.error as error:
+                raise _fail(
+                    "exclude", pattern, f"it is not a valid glob ({error})", "fix its [...] class"
+                ) from None
+        return re.compile("|".join(f"(?:{_pattern_regex(p)})" for p in patterns) or "(?!)")
+
+    def excludes(self, rel: str, is_dir: bool) -> bool:
+        """Whether ``rel`` (relative POSIX path) is left out."""
+        return bool(self._any.fullmatch(rel) or (is_dir and self._dirs.fullmatch(rel)))
+
+
+def _check_excludes(exclude: Sequence[str]) -> tuple[str, ...]:
+    """The user's patterns, each a non-empty string naming a path; negations are refused."""
+    if isinstance(exclude, (str, bytes)):
+        raise _fail("exclude", exclude, "it must be a list of patterns", 'wrap it: exclude=["..."]')
+    for pattern in exclude:
+        if not isinstance(pattern, str) or not pattern.strip(" /"):
+            raise _fail(
+                "exclude",
+                pattern,
+                "each pattern must be a non-empty string naming a path",
+                'use gitignore-style globs relative to the app, e.g. "resources/js" or "*.map"',
+            )
+        if pattern.startswith("!"):
+            raise _fail(
+                "exclude",
+                pattern,
+                "negated patterns ('!') are not supported",
+                "list only the paths to leave out",
+            )
+    return tuple(exclude)
+
+
+def _check_app(app: Path) -> Path:
+    """``app`` as an absolute path, which must be an existing directory."""
+    fix = "pass the Laravel app root, the directory holding artisan and composer.json"
+    path = Path(app)
+    if not path.exists():
+        raise _fail("app", str(app), "the path does not exist", fix)
+    if not path.is_dir():
+        raise _fail("app", str(app), "the path is not a directory", fix)
+    return path.absolute()
+
+
+def _check_limit(limit: int | None) -> None:
+    """``max_unzipped_bytes`` must be ``None`` or a positive int."""
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise _fail(
+            "max_unzipped_bytes",
+            limit,
+            "it must be a positive number of bytes or None",
+            f"e.g. LAMBDA_MAX_UNZIPPED_BYTES ({LAMBDA_MAX_UNZIPPED_BYTES})",
+        )
+
+
+def _cache_location(cache_dir: Path | None) -> Path:
+    """The cache directory: the argument, else ``$SERVERLESS_LARAVEL_CACHE``, else under the CWD."""
+    if cache_dir is not None:
+        return Path(cache_dir).absolute()
+    from_env = os.environ.get(CACHE_ENV)
+    if from_env:
+        return Path(from_env).absolute()
+    return Path.cwd() / ".serverless-laravel" / "packages"
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """``(device, inode)`` of an existing path, following symlinks; ``None`` if it is missing."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
+class _Scanner:
+    """Collects the files to package, applying excludes and the symlink rules."""
+
+    def __init__(self, root: Path, excluder: _Excluder, skip: tuple[int, int] | None) -> None:
+        self.root = root
+        self.real_root = os.path.realpath(root)
+        self.excluder = excluder
+        self.skip = skip
+        self.files: list[_File] = []
+
+    def scan(self) -> list[_File]:
+        """Every included file, sorted by zip name."""
+        info = self.root.stat()
+        self._walk(str(self.root), "", frozenset({(info.st_dev, info.st_ino)}))
+        return sorted(self.files, key=lambda f: f.name)
+
+    def _walk(self, directory: str, prefix: str, ancestors: frozenset[tuple[int, int]]) -> None:
+        """Visit the entries of ``directory``, whose relative path is ``prefix``."""
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                self._visit(entry, prefix + entry.name, ancestors)
+
+    def _visit(
+        self, entry: os.DirEntry[str], rel: str, ancestors: frozenset[tuple[int, int]]
+    ) -> None:
+        """Record a file, descend into a directory, or skip an excluded or special entry."""
+        is_dir = entry.is_dir()
+        if self.excluder.excludes(rel, is_dir):
+            return
+        if entry.is_symlink():
+            self._check_link(entry.path, rel)
+        if is_dir:
+            info = entry.stat()
+            key = (info.st_dev, info.st_ino)
+            if key in ancestors:
+                raise _fail("app", rel, "this symlink loops back to a parent directory", _LINK_FIX)
+            if key != self.skip:
+                self._walk(entry.path, rel + "/", ancestors | {key})
+        elif entry.is_file():
+            info = entry.stat()
+            self.files.append(_File(_zip_name(rel), entry.path, info.st_size, _is_exec(info)))
+
+    def _check_link(self, path: str, rel: str) -> None:
+        """A symlink must resolve to something that exists inside the app."""
+        target = os.path.realpath(path)
+        if not Path(target).exists():
+            raise _fail("app", rel, "this symlink is dangling", _LINK_FIX)
+        if os.path.commonpath([self.real_root, target]) != self.real_root:
+            raise _fail("app", rel, f"this symlink points outside the app (to {target})", _LINK_FIX)
+
+
+def _zip_name(rel: str) -> bytes:
+    """The zip entry name of ``rel``; file names must be valid UTF-8."""
+    try:
+        return rel.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _fail(
+            "app", rel, "this file name is not valid UTF-8", "rename it or exclude it"
+        ) from None
+
+
+def _is_exec(info: os.stat_result) -> bool:
+    """Whether any execute bit is set."""
+    return bool(info.st_mode & (stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH))
+
+
+def _check_size(app: Path, files: list[_File], limit: int | None) -> int:
+    """The unzipped size, after checking the file count, ``limit`` and the zip format's bounds."""
+    if not files:
+        raise _fail(
+            "app",
+            str(app),
+            "no files are left to package after the excludes",
+            "point at the app root, or drop exclude patterns that match everything",
+        )
+    if len(files) > MAX_FILES:
+        raise _fail("app", str(app), f"{len(files):,} files exceed {MAX_FILES:,}", _SIZE_FIX)
+    unzipped = sum(f.size for f in files)
+    if limit is not None and unzipped > limit:
+        rule = (
+            f"its files add up to {_mb(unzipped)} unzipped, over max_unzipped_bytes = {_mb(limit)}"
+        )
+        raise _fail("app", str(app), rule, _SIZE_FIX)
+    overhead = sum(_LOCAL_SIZE + _CENTRAL_SIZE + 2 * len(f.name) for f in files) + _END_SIZE
+    if unzipped + overhead > MAX_ZIP_BYTES:
+        raise _fail("app", str(app), f"{_mb(unzipped)} is over the 4 GiB zip limit", _SIZE_FIX)
+    return unzipped
+
+
+def _mb(size: int) -> str:
+    """``size`` in MB (2**20 bytes) with the exact byte count."""
+    return f"{size / MB:.1f} MB ({size:,} bytes)"
+
+
+def _batches(files: Sequence[_T], sizes: Sequence[int]) -> list[list[_T]]:
+    """Consecutive groups of at most ``_BATCH_FILES`` items or about ``_BATCH_BYTES`` bytes."""
+    groups: list[list[_T]] = [[]]
+    weight = 0
+    for item, size in zip(files, sizes, strict=True):
+        if groups[-1] and (len(groups[-1]) >= _BATCH_FILES or weight + size > _BATCH_BYTES):
+            groups.append([])
+            weight = 0
+        groups[-1].append(item)
+        weight += size
+    return groups
+
+
+def _ordered_map(
+    pool: ThreadPoolExecutor, fn: Callable[[_T], _R], items: Iterable[_T], window: int
+) -> Iterator[_R]:
+    """``map(fn, items)`` on ``pool`` in input order, with at most ``window`` tasks in flight."""
+    pending: deque[Future[_R]] = deque()
+    try:
+        for item in items:
+            pending.append(pool.submit(fn, item))
+            if len(pending) >= window:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        for future in pending:
+            future.cancel()
+
+
+def _changed(file: _File) -> ConfigurationError:
+    """The error for a file whose content changed between two reads."""
+    return _fail(
+        "app",
+        file.name.decode(),
+        "the file changed while it was being packaged",
+        "stop whatever writes into the app tree (or exclude that path) and package again",
+    )
+
+
+def _hash_file(file: _File, keep: bool) -> _Hashed:
+    """SHA-256 of a file's bytes; with ``keep``, the bytes too, so they are read only once."""
+    if keep:
+        data = Path(file.path).read_bytes()
+        if len(data) != file.size:
+            raise _changed(file)
+        return _Hashed(hashlib.sha256(data).digest(), data)
+    digest = hashlib.sha256()
+    with Path(file.path).open("rb", buffering=0) as fh:
+        while chunk := fh.read(_READ_CHUNK):
+            digest.update(chunk)
+    return _Hashed(digest.digest(), None)
+
+
+def _content(file: _File, hashed: _Hashed) -> bytes:
+    """The bytes that were hashed: kept ones, or a fresh read that must hash the same."""
+    if hashed.data is not None:
+        return hashed.data
+    data = Path(file.path).read_bytes()
+    if len(data) != file.size or hashlib.sha256(data).digest() != hashed.digest:
+        raise _changed(file)
+    return data
+
+
+def _raw_deflate(data: bytes) -> bytes:
+    """Raw deflate stream (no zlib header) of ``data`` at ``COMPRESS_LEVEL``."""
+    compressor = zlib.compressobj(COMPRESS_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS, 9)
+    return compressor.compress(data) + compressor.flush()
+
+
+def _compress(data: bytes) -> bytes | None:
+    """Deflated ``data``, or ``None`` when it is better stored as is.
+
+    Storing wins when deflate would not make it smaller, or when its first ``_PROBE_BYTES`` barely
+    shrink: images, fonts and archives are compressed already, and deflating them costs time.
+    """
+    if len(data) > _PROBE_BYTES:
+        probe = len(_raw_deflate(data[:_PROBE_BYTES]))
+        if probe > _PROBE_BYTES * _STORE_RATIO:
+            return None
+    deflated = _raw_deflate(data)
+    return deflated if len(deflated) < len(data) else None
+
+
+def _deflate(file: _File, hashed: _Hashed) -> _Deflated:
+    """One file as it goes into the zip: deflated, or stored when that is no bigger."""
+    data = _content(file, hashed)
+    crc = zlib.crc32(data)
+    deflated = _compress(data)
+    if deflated is None:
+        return _Deflated(_STORED, crc, len(data), data)
+    return _Deflated(_DEFLATED, crc, len(data), deflated)
+
+
+def _hash_batch(batch: list[_File], keep: bool) -> list[_Hashed]:
+    """Content hashes of one batch of files."""
+    return [_hash_file(file, keep) for file in batch]
+
+
+def _deflate_batch(batch: list[tuple[_File, _Hashed]]) -> list[_Deflated]:
+    """Zip-ready entries for one batch of (file, content hash) pairs."""
+    return [_deflate(file, hashed) for file, hashed in batch]
+
+
+class _ZipWriter:
+    """Writes a zip container (PKWARE APPNOTE, no Zip64, no extra fields), hashing its bytes."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self.out = out
+        self.offset = 0
+        self.sha256 = hashlib.sha256()
+        self.central: list[bytes] = []
+
+    def _write(self, data: bytes) -> None:
+        """Append ``data`` to the file and the running hash."""
+        self.out.write(data)
+        self.sha256.update(data)
+        self.offset += len(data)
+
+    def add(self, file: _File, entry: _Deflated) -> None:
+        """Write a local header and the data, and remember the central directory record."""
+        flags = 0 if file.name.isascii() else _UTF8_FLAG
+        fields = (_VERSION_NEEDED, flags, entry.method, _DOS_TIME, _DOS_DATE, entry.crc)
+        sizes = (len(entry.payload), entry.size, len(file.name), 0)
+        common = struct.pack("<HHHHHIIIHH", *fields, *sizes)
+        mode = stat.S_IFREG | (0o755 if file.executable else 0o644)
+        tail = struct.pack("<HHHII", 0, 0, 0, mode << 16, self.offset)
+        self.central.append(struct.pack("<IH", _CENTRAL_SIG, _VERSION_MADE_BY) + common + tail)
+        self.central.append(file.name)
+        self._write(struct.pack("<I", _LOCAL_SIG) + common + file.name)
+        self._write(entry.payload)
+
+    def finish(self) -> None:
+        """Write the central directory and the end record."""
+        start = self.offset
+        count = len(self.central) // 2
+        self._write(b"".join(self.central))
+        self._write(
+            struct.pack("<IHHHHIIH", _END_SIG, 0, 0, count, count, self.offset - start, start, 0)
+        )
+
+
+def _workers() -> int:
+    """Threads for hashing and deflating: one per usable CPU, at least two."""
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(2, usable or 1)
+
+
+def _window() -> int:
+    """Batches in flight at once: enough to keep every thread busy, few enough to bound memory."""
+    return 4 * _workers()
+
+
+def _hash_files(
+    files: list[_File], pool: ThreadPoolExecutor, bar: ProgressReporter
+) -> list[_Hashed]:
+    """Content hashes of ``files``, in order, computed on ``pool``.
+
+    When the tree fits in ``_KEEP_BYTES`` the bytes are kept too, so a cold build reads each
+    file once and compresses exactly what it hashed.
+    """
+    total = sum(f.size for f in files)
+    bar.phase("hashing", total)
+    hashed: list[_Hashed] = []
+    batches = _batches(files, [f.size for f in files])
+    work = functools.partial(_hash_batch, keep=total <= _KEEP_BYTES)
+    for batch, result in zip(batches, _ordered_map(pool, work, batches, _window()), strict=True):
+        hashed.extend(result)
+        bar.advance(sum(f.size for f in batch))
+    return hashed
+
+
+def _cache_key(patterns: Sequence[str], files: list[_File], hashed: list[_Hashed]) -> str:
+    """Digest of the format, the exclude patterns, and every file's name, x bit and content."""
+    key = hashlib.sha256(f"serverless-laravel/{FORMAT_VERSION}/{COMPRESS_LEVEL}\0".encode())
+    key.update(json.dumps(list(patterns)).encode() + b"\0")
+    for file, content in zip(files, hashed, strict=True):
+        key.update(file.name + (b"\0x" if file.executable else b"\0-") + content.digest)
+    return key.hexdigest()
+
+
+def _atomic_write(target: Path, write: Callable[[BinaryIO], _R]) -> _R:
+    """Run ``write`` on a temp file beside ``target``, then rename it into place.
+
+    On any error the temp file is removed, so no partial file is ever left behind.
+    """
+    fd, name = tempfile.mkstemp(prefix=".tmp-", suffix=target.suffix, dir=target.parent)
+    temp = Path(name)
+    try:
+        with os.fdopen(fd, "wb", buffering=_WRITE_BUFFER) as out:
+            result = write(out)
+        temp.chmod(0o644)
+        temp.replace(target)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return result
+
+
+def _write_zip(
+    target: Path,
+    files: list[_File],
+    hashed: list[_Hashed],
+    pool: ThreadPoolExecutor,
+    bar: ProgressReporter,
+) -> _ZipWriter:
+    """Deflate ``files`` on ``pool`` and write them, in order, as the zip at ``target``."""
+    bar.phase("compressing", sum(f.size for f in files))
+    batches = _batches(list(zip(files, hashed, strict=True)), [f.size for f in files])
+
+    def write(out: BinaryIO) -> _ZipWriter:
+        writer = _ZipWriter(out)
+        results = _ordered_map(pool, _deflate_batch, batches, _window())
+        for batch, entries in zip(batches, results, strict=True):
+            for (file, _), entry in zip(batch, entries, strict=True):
+                writer.add(file, entry)
+            bar.advance(sum(f.size for f, _ in batch))
+        writer.finish()
+        return writer
+
+    return _atomic_write(target, write)
+
+
+def _cached(zip_path: Path) -> dict[str, Any] | None:
+    """The manifest of a complete cached zip, or ``None`` when there is none to reuse."""
+    try:
+        manifest = json.loads(zip_path.with_suffix(".json").read_text(encoding="utf-8"))
+        complete = zip_path.stat().st_size == manifest["zipped_bytes"]
+        return manifest if complete and manifest["format"] == FORMAT_VERSION else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _package(zip_path: Path, manifest: dict[str, Any], reused: bool) -> Package:
+    """A ``Package`` from a manifest."""
+    sha256 = manifest["sha256"]
+    return Package(
+        path=zip_path,
+        sha256=sha256,
+        source_code_hash=base64.b64encode(bytes.fromhex(sha256)).decode("ascii"),
+        zipped_bytes=manifest["zipped_bytes"],
+        unzipped_bytes=manifest["unzipped_bytes"],
+        file_count=manifest["file_count"],
+        reused=reused,
+    )
+
+
+def package_app(
+    app: Path,
+    *,
+    exclude: Sequence[str] = (),
+    cache_dir: Path | None = None,
+    max_unzipped_bytes: int | None = None,
+    progress: ProgressReporter | None = None,
+) -> Package:
+    """Zip ``app`` for Lambda: reproducible bytes, size checked first, reused when unchanged.
+
+    ``exclude`` adds gitignore-style patterns to ``DEFAULT_EXCLUDES``. The zip lives in
+    ``cache_dir`` (default ``$SERVERLESS_LARAVEL_CACHE``, else ``./.serverless-laravel/packages``)
+    under a key hashed from every included file's path, x bit and content, never from mtimes.
+    ``progress`` receives the bytes hashed and compressed (the CLI passes a progress bar).
+    """
+    root = _check_app(app)
+    patterns = DEFAULT_EXCLUDES + _check_excludes(exclude)
+    _check_limit(max_unzipped_bytes)
+    cache = _cache_location(cache_dir)
+    files = _Scanner(root, _Excluder(patterns), _identity(cache)).scan()
+    unzipped = _check_size(root, files, max_unzipped_bytes)
+    bar = progress if progress is not None else Silent()
+    with ThreadPoolExecutor(_workers()) as pool:
+        hashed = _hash_files(files, pool, bar)
+        zip_path = cache / f"{_cache_key(patterns, files, hashed)}.zip"
+        manifest = _cached(zip_path)
+        if manifest is not None:
+            return _package(zip_path, manifest, reused=True)
+        cache.mkdir(parents=True, exist_ok=True)
+        writer = _write_zip(zip_path, files, hashed, pool, bar)
+    manifest = {
+        "format": FORMAT_VERSION,
+        "sha256": writer.sha256.hexdigest(),
+        "zipped_bytes": writer.offset,
+        "unzipped_bytes": unzipped,
+        "file_count": len(files),
+    }
+    text = json.dumps(manifest, indent=2, sort_keys=True).encode()
+    _atomic_write(zip_path.with_suffix(".json"), lambda out: out.write(text))
+    return _package(zip_path, manifest, reused=False)

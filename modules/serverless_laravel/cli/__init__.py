@@ -1,0 +1,59 @@
+"""The ``serverless-laravel`` command line: one thin module per command group.
+
+Commands import their heavy dependencies (boto3, rich tables, the CDK engine) when they run, so
+``serverless-laravel --help`` and ``--version`` stay fast.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from . import artisan, assets, package
+
+app = typer.Typer(
+    name="serverless-laravel",
+    help="Operate Laravel on AWS Lambda: package, assets, artisan.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+
+
+def _version(value: bool) -> None:
+    """Print the installed version and stop."""
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"serverless-laravel {version('serverless-laravel')}")
+        except PackageNotFoundError:
+            typer.echo("serverless-laravel (not installed as a package)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    _version_flag: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True,
+                     help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Operate Laravel on AWS Lambda: package, assets, artisan."""
+
+
+app.command("package")(package.package_command)
+app.add_typer(assets.cli, name="assets")
+app.command(
+    "artisan", context_settings={"allow_extra_args": True, "ignore_unknown_options": True}
+)(artisan.artisan_command)
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

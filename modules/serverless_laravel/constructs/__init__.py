@@ -1,0 +1,1 @@
+"""Construct layer: the CDK-for-Terraform constructs. No CLI framework, no AWS SDK."""

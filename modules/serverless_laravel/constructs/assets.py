@@ -1,0 +1,397 @@
+"""``Assets``: a CloudFront distribution serving the app's static files from a private bucket
+and everything else from the HTTP API, with an optional WAF rate limit.
+
+The bucket is read only by this distribution (origin access control, SigV4 always; the bucket
+policy names the distribution's ARN). Dynamic responses are never cached. Requests to the API
+carry an ``X-Origin-Verify`` header whose value Terraform generates (kept in an SSM
+SecureString); the web function gets a ``bref-ssm:`` reference to it, so Laravel can refuse
+requests that bypassed CloudFront and its WAF. Every prop is checked before any resource is
+created.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from .. import cdk
+from ..cdk import Construct
+from ..checks import check_bool, check_bucket_prefix
+from ..errors import ConfigurationError
+from .buckets import PrivateBucket
+from .http_api import (
+    HttpApi,
+    alias_records,
+    check_certificate,
+    check_domain,
+    check_hosted_zone,
+)
+from .php_function import default_function_name
+from .secret_refs import SecretRef
+from .stack import partition_of, region_of
+
+DEFAULT_STATIC_PATHS: tuple[str, ...] = (
+    "/build/*", "/css/*", "/js/*", "/images/*", "/favicon.ico", "/robots.txt",
+)
+PRICE_CLASSES: tuple[str, ...] = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
+# AWS-managed CloudFront policies, by id.
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+# CloudFront's default quota of cache behaviours per distribution, the default one included.
+MAX_CACHE_BEHAVIORS = 25
+# AWS WAF rate-based rules: the lowest limit AWS accepts, and the API's upper bound.
+WAF_RATE_RANGE = (10, 2_000_000_000)
+WAF_WINDOW_SECONDS = 300
+CLOUDFRONT_REGION = "us-east-1"
+ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
+S3_ORIGIN = "assets-bucket"
+API_ORIGIN = "http-api"
+# CloudFront's limits on a distribution's (and a function's) comment and a path pattern.
+MAX_COMMENT = 128
+MAX_PATH_PATTERN = 255
+# S3 bucket names: lowercase letters, digits and hyphens, starting with a letter or digit; S3
+# appends 26 characters to a prefix, so a prefix is at most 37 (PrivateBucket's rule, checked
+# here before anything is created). Names may not start with these reserved prefixes.
+# Origin verification: CloudFront adds this header, with a value Terraform generates and keeps
+# in an SSM SecureString, to every request it sends to the API; the web function gets the
+# parameter as a bref-ssm: reference, so Laravel can refuse requests that did not come through
+# CloudFront (and its WAF). API Gateway HTTP APIs cannot require a header without an authorizer.
+ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
+ORIGIN_VERIFY_ENV = "ORIGIN_VERIFY_SECRET"
+# API Gateway must see its own host, so the viewer's host travels as X-Forwarded-Host (set here,
+# overwriting any the viewer sent). Laravel must not trust it for URLs: see docs/request-flow.md.
+FORWARD_HOST_CODE = """function handler(event) {
+  var request = event.request;
+  request.headers['x-forwarded-host'] = { value: request.headers.host.value };
+  return request;
+}
+"""
+_PATH = re.compile(r"^/[A-Za-z0-9_\-.*/+~@$&=]*$")
+_WEB_ACL_ARN = re.compile(
+    r"^arn:aws[a-z-]*:wafv2:us-east-1:\d{12}:global/webacl/[\w-]+/[0-9a-f-]+$"
+)
+
+
+def _err(prop: str, value: object, rule: str, fix: str) -> ConfigurationError:
+    return ConfigurationError("Assets", prop, value, rule, fix)
+
+
+def check_static_paths(where: str, static_paths: Sequence[str]) -> tuple[str, ...]:
+    """Path patterns for the bucket: each starts with '/', distinct, within CloudFront's quota."""
+    paths = tuple(static_paths)
+    for path in paths:
+        if not isinstance(path, str) or not _PATH.match(path):
+            raise ConfigurationError(
+                where, "static_paths", path,
+                "each path pattern must start with '/' and use URL path characters",
+                f"write it as '/{str(path).lstrip('/')}'",
+            )
+        if len(path) > MAX_PATH_PATTERN:
+            raise ConfigurationError(
+                where, "static_paths", path,
+                f"CloudFront path patterns are at most {MAX_PATH_PATTERN} characters",
+                "use a shorter pattern with a wildcard, e.g. '/build/*'",
+            )
+    if len(set(paths)) != len(paths) or len(paths) >= MAX_CACHE_BEHAVIORS:
+        raise ConfigurationError(
+            where, "static_paths", list(paths),
+            f"must be distinct and fewer than {MAX_CACHE_BEHAVIORS} (CloudFront's cache "
+            "behaviour quota, the default behaviour included)",
+            "merge paths under a common prefix such as '/build/*'",
+        )
+    return paths
+
+
+def check_waf(
+    where: str, waf_rate_limit: int | None, web_acl_arn: str | None, region: str
+) -> None:
+    """A rate limit creates a CLOUDFRONT web ACL, which AWS keeps in us-east-1 only."""
+    if waf_rate_limit is not None and web_acl_arn is not None:
+        raise ConfigurationError(where, "waf_rate_limit", waf_rate_limit,
+                                 "is ignored when web_acl_arn is given",
+                                 "put the rate-based rule in that web ACL, or drop web_acl_arn")
+    if web_acl_arn is not None and not cdk.is_token(web_acl_arn) \
+            and not _WEB_ACL_ARN.match(web_acl_arn):
+        raise ConfigurationError(
+            where, "web_acl_arn", web_acl_arn,
+            "must be the ARN of a WAFv2 web ACL with scope CLOUDFRONT (in us-east-1)",
+            "pass arn:aws:wafv2:us-east-1:<account>:global/webacl/<name>/<id>",
+        )
+    if waf_rate_limit is None:
+        return
+    low, high = WAF_RATE_RANGE
+    if isinstance(waf_rate_limit, bool) or not isinstance(waf_rate_limit, int) \
+            or not low <= waf_rate_limit <= high:
+        raise ConfigurationError(where, "waf_rate_limit", waf_rate_limit,
+                                 f"must be an integer from {low} to {high} requests per 5 "
+                                 "minutes per IP (AWS WAF's range)", "pass e.g. 2000")
+    if region != CLOUDFRONT_REGION:
+        raise ConfigurationError(
+            where, "waf_rate_limit", waf_rate_limit,
+            f"creates a CloudFront web ACL, which AWS WAF keeps in {CLOUDFRONT_REGION}; this "
+            f"stack deploys to {region}",
+            f"deploy this stack to {CLOUDFRONT_REGION}, or create the web ACL (scope "
+            f"CLOUDFRONT) in a {CLOUDFRONT_REGION} stack and pass its ARN as web_acl_arn=",
+        )
+
+
+def check_distribution(
+    where: str, *, price_class: str, domain_names: Sequence[str], certificate_arn: str | None,
+    hosted_zone_id: str | None,
+) -> tuple[str, ...]:
+    """Price class, and aliases that come with a us-east-1 certificate (and vice versa)."""
+    if price_class not in PRICE_CLASSES:
+        raise ConfigurationError(where, "price_class", price_class,
+                                 f"must be one of {list(PRICE_CLASSES)}", "pass 'PriceClass_100'")
+    aliases = tuple(domain_names)
+    for alias in aliases:
+        check_domain(where, "domain_names", alias)
+    if aliases and certificate_arn is None:
+        raise ConfigurationError(
+            where, "certificate_arn", None, "custom domains on CloudFront need a certificate",
+            f"pass certificate_arn= of an ACM certificate in {CLOUDFRONT_REGION} covering "
+            f"{list(aliases)}",
+        )
+    if certificate_arn is not None and not aliases:
+        raise ConfigurationError(where, "domain_names", [],
+                                 "a certificate is only used with custom domains",
+                                 "pass domain_names= too, or drop certificate_arn")
+    check_certificate(where, "certificate_arn", certificate_arn, CLOUDFRONT_REGION,
+                      "CloudFront distributions")
+    check_hosted_zone(where, hosted_zone_id, bool(aliases))
+    return aliases
+
+
+class Assets(Construct):
+    """CloudFront in front of the app: static paths from a private bucket, the rest from the API."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        api: HttpApi,
+        static_paths: Sequence[str] = DEFAULT_STATIC_PATHS,
+        price_class: str = "PriceClass_100",
+        domain_names: Sequence[str] = (),
+        certificate_arn: str | None = None,
+        hosted_zone_id: str | None = None,
+        waf_rate_limit: int | None = None,
+        web_acl_arn: str | None = None,
+        bucket_prefix: str = "laravel-assets-",
+        force_destroy: bool = False,
+        set_asset_url: bool = True,
+        verify_origin: bool = True,
+    ) -> None:
+        region = region_of(scope, None, "Assets")
+        paths = check_static_paths("Assets", static_paths)
+        aliases = check_distribution("Assets", price_class=price_class, domain_names=domain_names,
+                                     certificate_arn=certificate_arn,
+                                     hosted_zone_id=hosted_zone_id)
+        check_waf("Assets", waf_rate_limit, web_acl_arn, region)
+        check_bucket_prefix("Assets", bucket_prefix)
+        for prop, flag in (("force_destroy", force_destroy), ("set_asset_url", set_asset_url),
+                           ("verify_origin", verify_origin)):
+            check_bool("Assets", prop, flag)
+        if not isinstance(api, HttpApi):
+            raise _err("api", api, "must be an HttpApi", "pass the HttpApi of the web function")
+        if verify_origin and ORIGIN_VERIFY_ENV in api.function.environment:
+            raise _err("verify_origin", True,
+                       f"{api.function.node.path} already has {ORIGIN_VERIFY_ENV} (another "
+                       "Assets fronts the same HttpApi)",
+                       "put one Assets in front of an HttpApi, or pass verify_origin=False")
+
+        super().__init__(scope, id)
+        try:
+            self._build(api, paths, aliases, price_class, certificate_arn, hosted_zone_id,
+                        waf_rate_limit, web_acl_arn, bucket_prefix, force_destroy, verify_origin)
+            # Only now, with the whole distribution built, touch the API's function.
+            if verify_origin:
+                self._verify_on(api, region)
+            if set_asset_url:
+                api.function.add_environment("ASSET_URL", self.url)
+        except Exception:
+            scope.node.try_remove_child(id)
+            raise
+
+    def _build(
+        self, api: HttpApi, paths: tuple[str, ...], aliases: tuple[str, ...], price_class: str,
+        certificate_arn: str | None, hosted_zone_id: str | None, waf_rate_limit: int | None,
+        web_acl_arn: str | None, bucket_prefix: str, force_destroy: bool, verify_origin: bool,
+    ) -> None:
+        """Bucket, origin access control, host function, origin secret, ACL, distribution."""
+        stack = cdk.TerraformStack.of(self)
+        self._name = default_function_name(stack.node.id, self.node.path[len(stack.node.path) + 1:])
+        self.aliases = aliases
+        self.bucket = PrivateBucket(self, "bucket", bucket_prefix=bucket_prefix,
+                                    force_destroy=force_destroy)
+        self.origin_access_control = cdk.aws(
+            "cloudfront_origin_access_control").CloudfrontOriginAccessControl(
+            self, "oac", name=self._name, description="Assets bucket, read by CloudFront only",
+            origin_access_control_origin_type="s3", signing_behavior="always",
+            signing_protocol="sigv4",
+        )
+        self.forward_host = cdk.aws("cloudfront_function").CloudfrontFunction(
+            self, "forward-host", name=f"{self._name[:51]}-forward-host",
+            runtime="cloudfront-js-2.0", publish=True, code=FORWARD_HOST_CODE,
+            comment="Copies the viewer's Host into X-Forwarded-Host",
+        )
+        self.origin_secret = self._origin_secret() if verify_origin else None
+        acl_arn = web_acl_arn if waf_rate_limit is None else self._web_acl(waf_rate_limit).arn
+        self.distribution = self._distribution(api, paths, price_class, certificate_arn, acl_arn)
+        self.bucket.add_to_resource_policy(self._read_by_distribution())
+        if hosted_zone_id is not None:
+            self.records = [
+                record for alias in aliases
+                for record in alias_records(
+                    Construct(self, f"dns-{alias}"), hosted_zone_id, alias,
+                    self.distribution.domain_name, self.distribution.hosted_zone_id)
+            ]
+
+    def _origin_secret(self) -> object:
+        """The origin-verification value: 256 random bits Terraform generates once.
+
+        ``uuid()`` (crypto/rand, no API call, no extra provider) is evaluated at the first apply
+        and ``ignore_changes`` keeps that value; it lives in the Terraform state (and in the
+        distribution's configuration), never in the synthesized JSON. Rotate it with
+        ``terraform apply -replace=<this parameter's address>``.
+        """
+        self.origin_secret_name = f"/serverless-laravel/{self._name}/origin-verify"
+        half = cdk.Fn.replace(cdk.Fn.uuid(), "-", "")
+        return cdk.aws("ssm_parameter").SsmParameter(
+            self, "origin-secret", name=self.origin_secret_name, type="SecureString",
+            tier="Standard",
+            description=f"{ORIGIN_VERIFY_HEADER} value CloudFront sends to the API "
+                        "(serverless-laravel)",
+            value=cdk.Fn.join("", [half, cdk.Fn.replace(cdk.Fn.uuid(), "-", "")]),
+            lifecycle={"ignore_changes": ["value"]},
+        )
+
+    def _verify_on(self, api: HttpApi, region: str) -> None:
+        """The web function: a bref-ssm: reference to the origin secret and its exact read."""
+        self.origin_secret_ref = SecretRef.ssm(self.origin_secret.arn,
+                                               name=self.origin_secret_name)
+        api.function.add_environment(ORIGIN_VERIFY_ENV, self.origin_secret_ref.env_value)
+        for statement in self.origin_secret_ref.statements(ORIGIN_VERIFY_ENV,
+                                                           partition_of(region), region):
+            api.function.add_to_role_policy(statement)
+
+    def _origins(self, api: HttpApi) -> list[object]:
+        """The bucket (through OAC) and the API (HTTPS only, TLS 1.2, origin secret header)."""
+        module = "cloudfront_distribution"
+        headers = [] if self.origin_secret is None else [cdk.struct(
+            module, "CloudfrontDistributionOriginCustomHeader", name=ORIGIN_VERIFY_HEADER,
+            value=self.origin_secret.value)]
+        return [
+            cdk.struct(module, "CloudfrontDistributionOrigin", origin_id=S3_ORIGIN,
+                       domain_name=self.bucket.bucket.bucket_regional_domain_name,
+                       origin_access_control_id=self.origin_access_control.id),
+            cdk.struct(module, "CloudfrontDistributionOrigin", origin_id=API_ORIGIN,
+                       domain_name=api.origin_domain,
+                       custom_origin_config={
+                           "http_port": 80, "https_port": 443,
+                           "origin_protocol_policy": "https-only",
+                           "origin_ssl_protocols": ["TLSv1.2"],
+                           "origin_read_timeout": 30, "origin_keepalive_timeout": 5,
+                       },
+                       custom_header=headers or None),
+        ]
+
+    def _default_behavior(self) -> object:
+        """Everything not static goes to the API, uncached, with all viewer values but Host."""
+        module = "cloudfront_distribution"
+        return cdk.struct(
+            module, "CloudfrontDistributionDefaultCacheBehavior",
+            target_origin_id=API_ORIGIN, viewer_protocol_policy="redirect-to-https",
+            allowed_methods=ALL_METHODS, cached_methods=["GET", "HEAD"], compress=True,
+            cache_policy_id=CACHING_DISABLED,
+            origin_request_policy_id=ALL_VIEWER_EXCEPT_HOST_HEADER,
+            function_association=[cdk.struct(
+                module, "CloudfrontDistributionDefaultCacheBehaviorFunctionAssociation",
+                event_type="viewer-request", function_arn=self.forward_host.arn)],
+        )
+
+    def _static_behaviors(self, paths: tuple[str, ...]) -> list[object]:
+        """One cached, bucket-backed behaviour per static path pattern."""
+        return [cdk.struct(
+            "cloudfront_distribution", "CloudfrontDistributionOrderedCacheBehavior",
+            path_pattern=path, target_origin_id=S3_ORIGIN,
+            viewer_protocol_policy="redirect-to-https", allowed_methods=["GET", "HEAD"],
+            cached_methods=["GET", "HEAD"], compress=True, cache_policy_id=CACHING_OPTIMIZED,
+        ) for path in paths]
+
+    def _distribution(
+        self, api: HttpApi, paths: tuple[str, ...], price_class: str,
+        certificate_arn: str | None, web_acl_arn: str | None,
+    ) -> object:
+        """The distribution: origins, behaviours, viewer certificate and web ACL."""
+        if certificate_arn is not None:
+            certificate = {"acm_certificate_arn": certificate_arn, "ssl_support_method": "sni-only",
+                           "minimum_protocol_version": "TLSv1.2_2021"}
+        else:
+            certificate = {"cloudfront_default_certificate": True}
+        return cdk.aws("cloudfront_distribution").CloudfrontDistribution(
+            self, "distribution", enabled=True, is_ipv6_enabled=True, http_version="http2and3",
+            comment=f"Laravel app {self._name} (serverless-laravel)"[:MAX_COMMENT],
+            price_class=price_class,
+            aliases=list(self.aliases) or None,
+            origin=self._origins(api),
+            default_cache_behavior=self._default_behavior(),
+            ordered_cache_behavior=self._static_behaviors(paths),
+            restrictions={"geo_restriction": {"restriction_type": "none"}},
+            viewer_certificate=certificate,
+            web_acl_id=web_acl_arn,
+        )
+
+    def _web_acl(self, limit: int) -> object:
+        """A CLOUDFRONT web ACL blocking an IP past ``limit`` requests in 5 minutes."""
+        module = "wafv2_web_acl"
+        metric = re.sub(r"[^A-Za-z0-9_-]", "-", self._name)
+        rule = cdk.struct(
+            module, "Wafv2WebAclRule", name="rate-limit-per-ip", priority=0,
+            action={"block": {}},
+            statement={"rate_based_statement": {
+                "limit": limit, "aggregate_key_type": "IP",
+                "evaluation_window_sec": WAF_WINDOW_SECONDS}},
+            visibility_config={"cloudwatch_metrics_enabled": True,
+                               "metric_name": f"{metric}-rate-limit",
+                               "sampled_requests_enabled": True},
+        )
+        self.web_acl = cdk.aws(module).Wafv2WebAcl(
+            self, "web-acl", name=self._name, scope="CLOUDFRONT",
+            description="Rate limit per client IP (serverless-laravel)",
+            default_action={"allow": {}}, rule=[rule],
+            visibility_config={"cloudwatch_metrics_enabled": True, "metric_name": metric,
+                               "sampled_requests_enabled": True},
+        )
+        return self.web_acl
+
+    def _read_by_distribution(self) -> dict[str, object]:
+        """Bucket policy: CloudFront may read objects, only on behalf of this distribution."""
+        return {
+            "sid": "AllowCloudFrontRead",
+            "effect": "Allow",
+            "actions": ["s3:GetObject"],
+            "resources": [f"{self.bucket.arn}/*"],
+            "principals": [{"type": "Service", "identifiers": ["cloudfront.amazonaws.com"]}],
+            "condition": [{"test": "StringEquals", "variable": "AWS:SourceArn",
+                           "values": [self.distribution.arn]}],
+        }
+
+    @property
+    def distribution_id(self) -> str:
+        return self.distribution.id
+
+    @property
+    def domain_name(self) -> str:
+        """The first custom domain, else CloudFront's ``*.cloudfront.net`` name."""
+        return self.aliases[0] if self.aliases else self.distribution.domain_name
+
+    @property
+    def url(self) -> str:
+        return f"https://{self.domain_name}"
+
+    @property
+    def bucket_name(self) -> str:
+        return self.bucket.name

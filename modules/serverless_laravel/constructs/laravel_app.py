@@ -1,0 +1,376 @@
+"""``LaravelApp``: a whole Laravel web deployment in one construct.
+
+A web ``PhpFunction`` (FPM) behind an ``HttpApi``, CloudFront ``Assets`` in front of both, an
+artisan console function, and a private bucket for Laravel's ``s3`` filesystem disk. Laravel's
+environment is wired on every function of the app, including functions added later (queue
+workers, schedulers) through ``add_function``. Secrets travel as references only. The web
+function also gets ``ORIGIN_VERIFY_SECRET``, a reference to the value CloudFront sends as
+``X-Origin-Verify``, for the Laravel middleware that refuses requests bypassing CloudFront
+(docs/request-flow.md).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from .. import cdk
+from ..cdk import Construct
+from ..checks import check_bool
+from ..errors import ConfigurationError
+from .assets import (
+    DEFAULT_STATIC_PATHS,
+    ORIGIN_VERIFY_ENV,
+    Assets,
+    check_distribution,
+    check_static_paths,
+    check_waf,
+)
+from .buckets import PrivateBucket
+from .http_api import MAX_WEB_TIMEOUT, HttpApi, check_retention, check_throttling
+from .php_function import ENV_BYTES_LIMIT, MEMORY_RANGE, TIMEOUT_RANGE, PhpFunction, VpcConfig
+from .secret_refs import SecretRef, is_secret_name
+from .stack import partition_of, region_of
+
+# Set by the app itself from its props and resources; never passed in ``environment``.
+MANAGED_ENV = frozenset({
+    "APP_NAME", "APP_ENV", "APP_URL", "ASSET_URL", "FILESYSTEM_DISK", "AWS_BUCKET",
+    "MAINTENANCE_MODE", ORIGIN_VERIFY_ENV,
+})
+STORAGE_BUCKET_PREFIX = "laravel-storage-"
+ASSETS_BUCKET_PREFIX = "laravel-assets-"
+REQUIRED_SECRETS: tuple[str, ...] = ("APP_KEY",)
+_ENV_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+def _err(prop: str, value: object, rule: str, fix: str) -> ConfigurationError:
+    return ConfigurationError("LaravelApp", prop, value, rule, fix)
+
+
+
+def _check_int(prop: str, value: object, low: int, high: int, rule: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise _err(prop, value, f"must be an integer from {low} to {high} {rule}",
+                   f"pass a value within {low}..{high}")
+
+
+def _check_literal(key: str, where: str = "environment") -> None:
+    """A plain variable: a valid name, not a secret by its name, not one the app manages."""
+    if not isinstance(key, str) or not _ENV_KEY.match(key):
+        raise _err(where, key, "keys must match [A-Za-z][A-Za-z0-9_]*", "rename the variable")
+    if is_secret_name(key):
+        raise _err(
+            where, key,
+            "looks like a secret (a known secret name, or ending in _PASSWORD, _SECRET, _KEY or "
+            "_TOKEN); a literal would be readable in the function's configuration and the "
+            "Terraform state",
+            f"store it in SSM Parameter Store (SecureString) or Secrets Manager and pass "
+            f"secrets={{{key!r}: SecretRef.ssm('arn:aws:ssm:...')}}",
+        )
+    if key in MANAGED_ENV:
+        raise _err(where, key, "is set by LaravelApp from its props and resources",
+                   "use the matching prop (name, app_env, domain_name, maintenance) instead")
+
+
+def _check_secrets(secrets: Mapping[str, SecretRef], region: str) -> dict[str, SecretRef]:
+    """References only, in the app's region (Bref reads SSM there), APP_KEY among them."""
+    if not isinstance(secrets, Mapping):
+        raise _err("secrets", secrets, "must map variable names to SecretRef",
+                   "pass secrets={'APP_KEY': SecretRef.ssm('arn:aws:ssm:...')}")
+    for key, ref in secrets.items():
+        _check_secret(key, ref, region)
+    missing = [k for k in REQUIRED_SECRETS if k not in secrets]
+    if missing:
+        raise _err("secrets", sorted(secrets), f"must include {missing}: Laravel cannot encrypt "
+                   "sessions and cookies without APP_KEY",
+                   "generate one (`php artisan key:generate --show`), store it as an SSM "
+                   "SecureString and pass secrets={'APP_KEY': SecretRef.ssm(<its ARN>)}")
+    return dict(secrets)
+
+
+def _check_secret(key: object, ref: object, region: str) -> None:
+    """One secret: a variable name the app does not manage, a SecretRef in ``region``."""
+    if not isinstance(key, str) or not _ENV_KEY.match(key) or key in MANAGED_ENV:
+        raise _err("secrets", key, "keys must be variable names the app does not manage",
+                   "rename the variable")
+    if not isinstance(ref, SecretRef):
+        raise _err(f"secrets[{key!r}]", type(ref).__name__,
+                   "must be a SecretRef, never the secret's value",
+                   "pass SecretRef.ssm(<parameter ARN>) or SecretRef.secrets_manager(<ARN>)")
+    if ref.region is not None and ref.region != region:
+        raise _err(f"secrets[{key!r}]", ref.arn,
+                   f"Bref reads secrets from the function's region ({region}), not {ref.region}",
+                   f"store the secret in {region}")
+
+
+class LaravelApp(Construct):
+    """Web + console functions, HTTP API, CloudFront assets and storage for one Laravel app."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        app: str | Path,
+        secrets: Mapping[str, SecretRef],
+        name: str | None = None,
+        app_env: str = "production",
+        php_version: str = "8.4",
+        architecture: str = "x86_64",
+        web_memory: int = 1024,
+        web_timeout: int = 28,
+        console_memory: int = 1024,
+        console_timeout: int = 120,
+        vpc: VpcConfig | None = None,
+        web_reserved_concurrency: int | None = None,
+        console_reserved_concurrency: int | None = None,
+        domain_name: str | None = None,
+        certificate_arn: str | None = None,
+        hosted_zone_id: str | None = None,
+        static_paths: Sequence[str] = DEFAULT_STATIC_PATHS,
+        price_class: str = "PriceClass_100",
+        environment: Mapping[str, str] | None = None,
+        log_retention_days: int = 30,
+        maintenance: bool = False,
+        waf_rate_limit: int | None = None,
+        web_acl_arn: str | None = None,
+        throttling_burst_limit: int = 1000,
+        throttling_rate_limit: float = 500.0,
+        force_destroy: bool = False,
+    ) -> None:
+        self.region = region_of(scope, None, "LaravelApp")
+        self.name = name or id
+        self._check_functions(app, web_memory, web_timeout, console_memory, console_timeout)
+        for prop, cap in (("web_reserved_concurrency", web_reserved_concurrency),
+                          ("console_reserved_concurrency", console_reserved_concurrency)):
+            if cap is not None:
+                _check_int(prop, cap, 0, 1_000_000, "(0 disables the function)")
+        check_throttling("LaravelApp", throttling_burst_limit, throttling_rate_limit)
+        check_retention("LaravelApp", log_retention_days)
+        paths = check_static_paths("LaravelApp", static_paths)
+        domains = (domain_name,) if domain_name is not None else ()
+        check_distribution("LaravelApp", price_class=price_class, domain_names=domains,
+                           certificate_arn=certificate_arn, hosted_zone_id=hosted_zone_id)
+        check_waf("LaravelApp", waf_rate_limit, web_acl_arn, self.region)
+        for prop, value in (("name", self.name), ("app_env", app_env)):
+            if not isinstance(value, str) or not value.strip():
+                raise _err(prop, value, "must be a non-empty string", "pass e.g. 'production'")
+        check_bool("LaravelApp", "maintenance", maintenance)
+        check_bool("LaravelApp", "force_destroy", force_destroy)
+        user_env = dict(environment or {})
+        for key, value in user_env.items():
+            _check_literal(key)
+            if not isinstance(value, str):
+                raise _err(f"environment[{key!r}]", value, "values must be strings",
+                           f"pass str({value!r})")
+        self._secrets = _check_secrets(secrets, self.region)
+        clash = sorted(set(user_env) & set(self._secrets))
+        if clash:
+            raise _err("environment", clash, "is also given in secrets",
+                       "keep each variable in one place")
+        self._check_env_size(app_env, maintenance, domain_name, user_env)
+
+        super().__init__(scope, id)
+        try:
+            self._build(
+                app=Path(app), php_version=php_version, architecture=architecture,
+                web=(web_memory, web_timeout, web_reserved_concurrency),
+                console=(console_memory, console_timeout, console_reserved_concurrency),
+                vpc=vpc, log_retention_days=log_retention_days, app_env=app_env,
+                user_env=user_env, maintenance=maintenance, force_destroy=force_destroy,
+            )
+            self._front(
+                paths=paths, domains=domains, certificate_arn=certificate_arn,
+                hosted_zone_id=hosted_zone_id, price_class=price_class,
+                waf_rate_limit=waf_rate_limit, web_acl_arn=web_acl_arn,
+                throttling=(throttling_burst_limit, throttling_rate_limit),
+                log_retention_days=log_retention_days, force_destroy=force_destroy,
+            )
+        except Exception:
+            scope.node.try_remove_child(id)
+            raise
+        self._outputs()
+
+    def _check_env_size(self, app_env: str, maintenance: bool, domain_name: str | None,
+                        user_env: dict[str, str]) -> None:
+        """Lambda's 4 KB for all variables, counted on the web function before anything exists.
+
+        Values known only at apply time (bucket name, CloudFront domain) are not counted, as
+        PhpFunction does; the origin-verification reference is counted at its longest.
+        """
+        url = "" if domain_name is None or cdk.is_token(domain_name) else f"https://{domain_name}"
+        origin_ref = f"bref-ssm:/serverless-laravel/{'x' * 64}/origin-verify"
+        literal = {
+            "APP_NAME": self.name, "APP_ENV": app_env, "APP_DEBUG": "false",
+            "LOG_CHANNEL": "stderr", "FILESYSTEM_DISK": "s3", "APP_URL": url, "ASSET_URL": url,
+            **({"MAINTENANCE_MODE": "1"} if maintenance else {}), **user_env,
+            **{key: ref.env_value for key, ref in self._secrets.items()},
+            ORIGIN_VERIFY_ENV: origin_ref,
+        }
+        size = sum(len(k) + len(v) for k, v in literal.items() if not cdk.is_token(v))
+        if size > ENV_BYTES_LIMIT:
+            raise _err("environment", f"{size} bytes",
+                       f"Lambda allows {ENV_BYTES_LIMIT} bytes of variables per function, and "
+                       "the app's own variables, environment= and the secret references add up "
+                       "to more",
+                       "move large values to SSM Parameter Store and read them in the app, or "
+                       "shorten name/app_env")
+
+    def _check_functions(self, app: str | Path, web_memory: int, web_timeout: int,
+                         console_memory: int, console_timeout: int) -> None:
+        """The app directory, and sizes the two functions and the HTTP API accept."""
+        if not Path(app).is_dir():
+            raise _err("app", str(app), "is not a directory",
+                       "pass the path of the Laravel app (the folder holding artisan)")
+        _check_int("web_memory", web_memory, *MEMORY_RANGE, "MB (Lambda's range)")
+        _check_int("console_memory", console_memory, *MEMORY_RANGE, "MB (Lambda's range)")
+        if isinstance(web_timeout, int) and not isinstance(web_timeout, bool) \
+                and web_timeout > MAX_WEB_TIMEOUT:
+            raise _err("web_timeout", web_timeout,
+                       f"the HTTP API ends a request after 30 s, so the web function must stop "
+                       f"by {MAX_WEB_TIMEOUT} s to answer with its own error",
+                       "use 28 (Bref's default); move long work to a queue worker or the "
+                       "console function")
+        _check_int("web_timeout", web_timeout, TIMEOUT_RANGE[0], MAX_WEB_TIMEOUT, "seconds")
+        _check_int("console_timeout", console_timeout, *TIMEOUT_RANGE, "seconds")
+
+    def _build(self, *, app: Path, php_version: str, architecture: str,
+               web: tuple[int, int, int | None], console: tuple[int, int, int | None],
+               vpc: VpcConfig | None, log_retention_days: int,
+               app_env: str, user_env: dict[str, str], maintenance: bool,
+               force_destroy: bool) -> None:
+        """Storage bucket, then the two functions with the shared environment and grants."""
+        self.storage = PrivateBucket(self, "storage", bucket_prefix=STORAGE_BUCKET_PREFIX,
+                                     force_destroy=force_destroy)
+        self._environment: dict[str, str] = {
+            "APP_NAME": self.name, "APP_ENV": app_env, "APP_DEBUG": "false",
+            "LOG_CHANNEL": "stderr", "FILESYSTEM_DISK": "s3", "AWS_BUCKET": self.storage.name,
+            **({"MAINTENANCE_MODE": "1"} if maintenance else {}),
+            **user_env,
+        }
+        self._functions: list[PhpFunction] = []
+        common = {"app": app, "php_version": php_version, "architecture": architecture,
+                  "vpc": vpc, "log_retention_days": log_retention_days}
+        self.web = PhpFunction(self, "web", runtime="fpm", memory_size=web[0], timeout=web[1],
+                               reserved_concurrency=web[2],
+                               environment=self._function_environment(), **common)
+        self.console = PhpFunction(self, "console", runtime="console", memory_size=console[0],
+                                   timeout=console[1], reserved_concurrency=console[2],
+                                   environment=self._function_environment(), **common)
+        for function in (self.web, self.console):
+            self._functions.append(function)
+            self._grant(function)
+
+    def _front(self, *, paths: tuple[str, ...], domains: tuple[str, ...],
+               certificate_arn: str | None, hosted_zone_id: str | None, price_class: str,
+               waf_rate_limit: int | None, web_acl_arn: str | None,
+               throttling: tuple[int, float], log_retention_days: int,
+               force_destroy: bool) -> None:
+        """The HTTP API and CloudFront; then APP_URL and ASSET_URL on every function."""
+        self.api = HttpApi(self, "api", function=self.web, throttling_burst_limit=throttling[0],
+                           throttling_rate_limit=throttling[1],
+                           log_retention_days=log_retention_days)
+        self.assets = Assets(
+            self, "assets", api=self.api, static_paths=paths, price_class=price_class,
+            domain_names=domains, certificate_arn=certificate_arn,
+            hosted_zone_id=hosted_zone_id, waf_rate_limit=waf_rate_limit,
+            web_acl_arn=web_acl_arn, bucket_prefix=ASSETS_BUCKET_PREFIX,
+            force_destroy=force_destroy, set_asset_url=False, verify_origin=True,
+        )
+        for key in ("APP_URL", "ASSET_URL"):
+            self._set(key, self.assets.url)
+
+    def _outputs(self) -> None:
+        """Terraform outputs named ``<app id>_<what>``."""
+        values = {
+            "url": (self.url, "The app's URL (CloudFront)"),
+            "api_url": (self.api.url, "The HTTP API's own endpoint (behind CloudFront: "
+                                      "Laravel refuses requests without X-Origin-Verify)"),
+            "web_function": (self.web.function.function_name, "Web function name"),
+            "console_function": (self.console.function.function_name,
+                                 "Console function name (serverless-laravel artisan)"),
+            "storage_bucket": (self.storage.name, "Bucket of Laravel's s3 disk"),
+            "assets_bucket": (self.assets.bucket_name, "Bucket to sync public/ into"),
+            "distribution_id": (self.assets.distribution_id, "CloudFront distribution id"),
+        }
+        prefix = re.sub(r"[^A-Za-z0-9_]", "_", self.node.id)
+        for key, (value, description) in values.items():
+            output = cdk.TerraformOutput(self, f"output-{key}", value=value,
+                                         description=description)
+            output.override_logical_id(f"{prefix}_{key}")
+
+    def _function_environment(self) -> dict[str, str]:
+        """Plain variables plus ``bref-ssm:`` references for the secrets."""
+        return {**self._environment,
+                **{key: ref.env_value for key, ref in self._secrets.items()}}
+
+    def _grant(self, function: PhpFunction) -> None:
+        """Storage read/write and each secret's exact read on ``function``'s role."""
+        self.storage.grant_read_write(function)
+        for key, ref in self._secrets.items():
+            self._grant_secret(function, key, ref)
+
+    def _grant_secret(self, function: PhpFunction, key: str, ref: SecretRef) -> None:
+        """Exactly the reads ``ref`` needs, on ``function``'s role."""
+        for statement in ref.statements(key, partition_of(self.region), self.region):
+            function.add_to_role_policy(statement)
+
+    def _set(self, key: str, value: str) -> None:
+        """Record a shared variable and set it on every function so far."""
+        self._environment[key] = value
+        for function in self._functions:
+            function.add_environment(key, value)
+
+    @property
+    def url(self) -> str:
+        return self.assets.url
+
+    @property
+    def functions(self) -> list[PhpFunction]:
+        """Every PhpFunction of the app: web, console, then those added with ``add_function``."""
+        return list(self._functions)
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """The variables every function of the app gets (secrets as ``bref-ssm:`` references)."""
+        return self._function_environment()
+
+    def add_function(self, function: PhpFunction) -> None:
+        """Make ``function`` part of the app: shared environment, secrets and storage grants."""
+        if not isinstance(function, PhpFunction):
+            raise _err("function", function, "must be a PhpFunction", "pass a PhpFunction")
+        if cdk.TerraformStack.of(function) is not cdk.TerraformStack.of(self):
+            raise _err("function", function.node.path, "must be in the app's stack",
+                       "create the function in the same LaravelStack")
+        if function in self._functions:
+            return
+        for key, value in self._function_environment().items():
+            function.add_environment(key, value)
+        self._functions.append(function)
+        self._grant(function)
+
+    def add_environment(self, key: str, value: str) -> None:
+        """Set a plain variable on every function of the app, including later-added ones."""
+        _check_literal(key)
+        if key in self._secrets:
+            raise _err("environment", key, "is already a secret of the app",
+                       "keep each variable in one place")
+        if not isinstance(value, str):
+            raise _err(f"environment[{key!r}]", value, "values must be strings",
+                       f"pass str({value!r})")
+        self._set(key, value)
+
+    def add_secret(self, key: str, ref: SecretRef) -> None:
+        """Reference a secret on every function of the app and grant its exact read."""
+        _check_secret(key, ref, self.region)
+        if self._secrets.get(key, ref) != ref:
+            raise _err("secrets", key, "already references another secret",
+                       "use a new variable name")
+        if key in self._environment:
+            raise _err("secrets", key, "is already a plain variable of the app",
+                       "keep each variable in one place")
+        self._secrets[key] = ref
+        for function in self._functions:
+            function.add_environment(key, ref.env_value)
+            self._grant_secret(function, key, ref)

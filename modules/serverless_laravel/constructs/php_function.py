@@ -1,0 +1,445 @@
+"""``PhpFunction``: a Lambda function running PHP through Bref, with its role and its log group.
+
+Every prop is checked before any resource is created, so a bad value raises a
+``ConfigurationError`` and nothing is half-synthesized.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import cdk
+from ..build.bref import (
+    ARCHITECTURES,
+    RUNTIMES,
+    BrefRuntime,
+    resolve_bref_runtime,
+    resolve_handler,
+    validate_choice,
+)
+from ..build.packaging import LAMBDA_MAX_UNZIPPED_BYTES, Package, package_app
+from ..cdk import Construct
+from ..checks import SECURITY_GROUP_ID, SUBNET_ID, check_bool, check_kms_key_arn
+from ..errors import ConfigurationError
+from .buckets import PrivateBucket
+from .iam import Grantable, PolicyStatement, ServiceRole, grant_sid
+from .network import Connections
+from .secret_refs import is_safe_value
+from .stack import partition_of, region_of
+
+MEMORY_RANGE = (128, 10_240)
+TIMEOUT_RANGE = (1, 900)
+EPHEMERAL_RANGE = (512, 10_240)
+DEFAULT_TIMEOUTS = {"fpm": 28, "function": 60, "console": 120}
+DEFAULT_DESCRIPTIONS = {
+    "fpm": "Laravel web (PHP-FPM)", "function": "Laravel handler", "console": "Laravel artisan",
+}
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
+                      1827, 2192, 2557, 2922, 3288, 3653)
+MAX_LAYERS = 5
+ENV_BYTES_LIMIT = 4 * 1024
+DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024
+# Room kept for Bref's layers inside Lambda's 250 MB unzipped limit: an estimate, since
+# AWS reports only zipped layer sizes. Tune it with ``layers_unzipped_mb=``.
+DEFAULT_LAYERS_UNZIPPED_MB = 64
+RESERVED_ENV = frozenset({
+    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+})
+_ENV_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_FUNCTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_IMAGE_URI = re.compile(
+    r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9._/-]+(:[\w.-]+|@sha256:[0-9a-f]{64})$"
+)
+_LAYER_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+$")
+
+
+def _err(prop: str, value: object, rule: str, fix: str) -> ConfigurationError:
+    return ConfigurationError("PhpFunction", prop, value, rule, fix)
+
+
+@dataclass(frozen=True)
+class VpcConfig:
+    """The existing private subnets and security groups a function's ENIs live in."""
+
+    subnet_ids: tuple[str, ...]
+    security_group_ids: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "subnet_ids", tuple(self.subnet_ids))
+        object.__setattr__(self, "security_group_ids", tuple(self.security_group_ids))
+        _check_ids("vpc.subnet_ids", self.subnet_ids, SUBNET_ID, "subnet-0123456789abcdef0")
+        _check_ids(
+            "vpc.security_group_ids", self.security_group_ids, SECURITY_GROUP_ID,
+            "sg-0123456789abcdef0",
+        )
+
+
+def _check_ids(prop: str, ids: tuple[str, ...], pattern: re.Pattern[str], example: str) -> None:
+    bad = [i for i in ids if not cdk.is_token(i) and not pattern.match(str(i))]
+    if not ids or bad or len(set(ids)) != len(ids):
+        raise ConfigurationError(
+            "VpcConfig", prop, list(ids),
+            f"must be a non-empty list of distinct ids shaped like {example!r}",
+            "pass the ids of the existing private subnets / security groups",
+        )
+
+
+def _check_range(
+    prop: str, value: object, bounds: tuple[int, int], unit: str, why: str = "Lambda's range"
+) -> None:
+    low, high = bounds
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise _err(prop, value, f"must be an integer from {low} to {high} {unit} ({why})",
+                   f"pass a value within {low}..{high}")
+
+
+def _check_variable(key: object, value: object, reserved: Mapping[str, str]) -> None:
+    """One variable: a valid name Lambda and Bref leave to us, a string, no literal secret."""
+    if not isinstance(key, str) or not _ENV_KEY.match(key):
+        raise _err("environment", key, "keys must match [A-Za-z][A-Za-z0-9_]*",
+                   "rename the variable")
+    if key in RESERVED_ENV or key in reserved:
+        raise _err("environment", key, "is reserved by Lambda or set by Bref for this function",
+                   "remove it; Lambda/Bref set it themselves")
+    if not isinstance(value, str):
+        raise _err(f"environment[{key!r}]", value, "values must be strings",
+                   f"pass str({value!r})")
+    if not is_safe_value(key, value):
+        raise _err(
+            "environment", key,
+            "looks like a secret (a known secret name, or ending in _PASSWORD, _SECRET, _KEY "
+            "or _TOKEN) but its value is not a reference; a literal would be readable in the "
+            "function's configuration and the Terraform state",
+            "store it in SSM Parameter Store (SecureString) or Secrets Manager and pass "
+            f"{key}=SecretRef.ssm(<parameter ARN>).env_value (a bref-ssm: reference)",
+        )
+
+
+def _literal_size(key: str, value: str | None) -> int:
+    """Bytes a variable is known to take at synth (a token's value is known only at apply)."""
+    return 0 if value is None or cdk.is_token(value) else len(key) + len(value)
+
+
+def _check_size(literal: int) -> int:
+    if literal > ENV_BYTES_LIMIT:
+        raise _err("environment", f"{literal} bytes", "Lambda allows 4 KB of variables in total",
+                   "move large values to SSM Parameter Store or Secrets Manager")
+    return literal
+
+
+def _check_environment(environment: Mapping[str, str], reserved: Mapping[str, str]) -> int:
+    """Every variable, then the total; returns the literal bytes for later additions."""
+    for key, value in environment.items():
+        _check_variable(key, value, reserved)
+    return _check_size(sum(_literal_size(k, v) for k, v in environment.items()))
+
+
+def default_function_name(stack_id: str, node_path: str) -> str:
+    """``<stack>-<construct>`` made Lambda-safe, shortened with a hash suffix past 64 chars."""
+    name = re.sub(r"[^A-Za-z0-9_-]+", "-", f"{stack_id}-{node_path}").strip("-")
+    if len(name) <= 64:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[:55]}-{digest}"
+
+
+def _shared(stack: Construct, id: str, create: Callable[[Construct, str], Any]) -> Any:
+    """The stack's one ``id`` child, created on first use: functions on the same package share
+    one asset (one copy in cdktf.out), one artifacts bucket and one uploaded object."""
+    return stack.node.try_find_child(id) or create(stack, id)
+
+
+class PhpFunction(Construct):
+    """A Bref PHP function: web (``fpm``), handler (``function``) or artisan (``console``).
+
+    Code comes from a Laravel app directory (packaged deterministically, layers from the app's
+    own ``vendor/bref/bref/layers.json``) or from a container image in ECR.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        app: str | Path | None = None,
+        image_uri: str | None = None,
+        php_version: str = "8.4",
+        runtime: str = "fpm",
+        handler: str | None = None,
+        architecture: str = "x86_64",
+        memory_size: int = 1024,
+        timeout: int | None = None,
+        environment: Mapping[str, str] | None = None,
+        vpc: VpcConfig | None = None,
+        reserved_concurrency: int | None = None,
+        log_retention_days: int = 30,
+        tracing: bool = True,
+        kms_key_arn: str | None = None,
+        layers: Sequence[str] = (),
+        function_name: str | None = None,
+        description: str | None = None,
+        ephemeral_storage_mb: int = 512,
+        region: str | None = None,
+        bref_layers_json: str | Path | None = None,
+        bref_version: str | None = None,
+        layer_version: int | None = None,
+        bref_layer_account: str | None = None,
+        exclude: Sequence[str] = (),
+        layers_unzipped_mb: int = DEFAULT_LAYERS_UNZIPPED_MB,
+        artifact_bucket: PrivateBucket | None = None,
+    ) -> None:
+        validate_choice("runtime", runtime, RUNTIMES, "use 'fpm' (HTTP), 'function' or 'console'")
+        validate_choice("architecture", architecture, ARCHITECTURES, "use 'x86_64' or 'arm64'")
+        timeout = DEFAULT_TIMEOUTS[runtime] if timeout is None else timeout
+        _check_range("memory_size", memory_size, MEMORY_RANGE, "MB")
+        _check_range("timeout", timeout, TIMEOUT_RANGE, "seconds")
+        _check_range("ephemeral_storage_mb", ephemeral_storage_mb, EPHEMERAL_RANGE, "MB")
+        _check_range("layers_unzipped_mb", layers_unzipped_mb, (0, 249), "MB",
+                     "room for layers inside the 250 MB unzipped limit")
+        if log_retention_days not in LOG_RETENTION_DAYS:
+            raise _err("log_retention_days", log_retention_days,
+                       f"must be one of CloudWatch's values {list(LOG_RETENTION_DAYS)}",
+                       "pick the nearest allowed value, e.g. 30")
+        if reserved_concurrency is not None and (
+            isinstance(reserved_concurrency, bool) or not isinstance(reserved_concurrency, int)
+            or reserved_concurrency < 0
+        ):
+            raise _err("reserved_concurrency", reserved_concurrency,
+                       "must be a non-negative integer (0 disables the function)",
+                       "pass e.g. 100, or None for no reservation")
+        if (app is None) == (image_uri is None):
+            raise _err("app/image_uri", {"app": app, "image_uri": image_uri},
+                       "exactly one code source is required",
+                       "pass app= (a Laravel app directory) or image_uri= (an ECR image), not both")
+        check_bool("PhpFunction", "tracing", tracing)
+        if description is not None and (not isinstance(description, str) or len(description) > 256):
+            raise _err("description", description, "must be a string of at most 256 characters",
+                       "keep the description under 256 characters; put details in tags or docs")
+        if function_name is not None and (
+            not isinstance(function_name, str) or not _FUNCTION_NAME.match(function_name)
+        ):
+            raise _err("function_name", function_name, "must be 1..64 of [A-Za-z0-9_-]",
+                       "use a shorter name of letters, digits, '-' and '_'")
+        if handler is not None and (not isinstance(handler, str) or not handler.strip()):
+            raise _err("handler", handler, "must be a non-empty string",
+                       "pass a file such as 'public/index.php' or a PHP class name")
+        if vpc is not None and not isinstance(vpc, VpcConfig):
+            raise _err("vpc", vpc, "must be a VpcConfig",
+                       "pass vpc=VpcConfig(subnet_ids=(...), security_group_ids=(...))")
+        if isinstance(layers, str):
+            raise _err("layers", layers, "must be a list of layer ARNs, not one string",
+                       f"pass layers=[{layers!r}]")
+        bad_layers = [a for a in layers if not isinstance(a, str) or not _LAYER_ARN.match(a)]
+        if bad_layers:
+            raise _err("layers", bad_layers, "must be layer version ARNs",
+                       "pass arn:aws:lambda:<region>:<account>:layer:<name>:<version>")
+        check_kms_key_arn("PhpFunction", kms_key_arn)
+
+        self.region = region_of(scope, region, "PhpFunction")
+        foreign = [arn for arn in layers if arn.split(":")[3] != self.region]
+        if foreign:
+            raise _err("layers", foreign,
+                       f"Lambda loads layers from the function's region ({self.region}) only",
+                       f"use the layer versions published in {self.region}")
+        self.runtime = runtime
+        self.architecture = architecture
+        self.timeout = timeout
+        self.memory_size = memory_size
+        self.reserved_concurrency = reserved_concurrency
+        self.vpc = vpc
+        self.connections = Connections(
+            id, security_group_ids=vpc.security_group_ids if vpc else (),
+            outside_vpc="build the function with vpc=VpcConfig(subnet_ids, security_group_ids)",
+        )
+        self.bref: BrefRuntime | None = None
+        self.package: Package | None = None
+        self.image_uri = image_uri
+
+        if app is not None:
+            app_dir = Path(app).resolve()
+            if not app_dir.is_dir():
+                raise _err("app", str(app), "is not a directory",
+                           "pass the path of the Laravel app (the folder holding artisan)")
+            self.bref = resolve_bref_runtime(
+                app=app_dir, region=self.region, php_version=php_version, runtime=runtime,
+                architecture=architecture, handler=handler,
+                bref_layers_json=Path(bref_layers_json) if bref_layers_json else None,
+                bref_version=bref_version, layer_version=layer_version,
+                bref_layer_account=bref_layer_account,
+            )
+            self.handler = self.bref.handler
+            all_layers = (*self.bref.layer_arns, *layers)
+            bref_env = dict(self.bref.environment)
+        else:
+            if not (cdk.is_token(image_uri) or _IMAGE_URI.match(str(image_uri))):
+                raise _err("image_uri", image_uri, "Lambda runs images from Amazon ECR only",
+                           "pass <account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag> or @sha256:")
+            if layers:
+                raise _err("layers", list(layers), "container image functions cannot use layers",
+                           "bake the extensions into the image")
+            self.handler = resolve_handler(None, runtime, handler)
+            all_layers = ()
+            bref_env = {"BREF_RUNTIME": runtime}
+        if len(all_layers) > MAX_LAYERS:
+            raise _err("layers", list(all_layers), f"Lambda allows at most {MAX_LAYERS} layers",
+                       "merge layers or move extensions into a container image")
+        self.layers: tuple[str, ...] = tuple(all_layers)
+        self._environment = dict(environment or {})
+        self._literal_bytes = _check_environment(self._environment, bref_env)
+        self._bref_env = bref_env
+        if app is not None:
+            budget = LAMBDA_MAX_UNZIPPED_BYTES - layers_unzipped_mb * 1024 * 1024
+            self.package = package_app(app_dir, exclude=exclude, max_unzipped_bytes=budget)
+
+        super().__init__(scope, id)
+        stack = cdk.TerraformStack.of(self)
+        relative = self.node.path[len(stack.node.path) + 1:]
+        self.function_name = function_name or default_function_name(stack.node.id, relative)
+        self.log_group = cdk.aws("cloudwatch_log_group").CloudwatchLogGroup(
+            self, "logs", name=f"/aws/lambda/{self.function_name}",
+            retention_in_days=log_retention_days, kms_key_id=kms_key_arn,
+        )
+        self.role = ServiceRole(
+            self, "role", service="lambda.amazonaws.com",
+            statements=self._base_statements(kms_key_arn, tracing),
+        )
+        code = self._code(artifact_bucket)
+        self.function = cdk.aws("lambda_function").LambdaFunction(
+            self, "function",
+            function_name=self.function_name,
+            description=description or DEFAULT_DESCRIPTIONS[runtime],
+            role=self.role.arn,
+            architectures=[architecture],
+            memory_size=memory_size,
+            timeout=timeout,
+            ephemeral_storage={"size": ephemeral_storage_mb},
+            reserved_concurrent_executions=reserved_concurrency,
+            tracing_config={"mode": "Active" if tracing else "PassThrough"},
+            kms_key_arn=kms_key_arn,
+            environment={"variables": self.environment},
+            logging_config={"log_format": "Text", "log_group": self.log_group.name},
+            vpc_config={"subnet_ids": list(vpc.subnet_ids),
+                        "security_group_ids": list(vpc.security_group_ids)} if vpc else None,
+            depends_on=[self.log_group, self.role.policy],
+            **code,
+        )
+
+    def _code(self, artifact_bucket: PrivateBucket | None) -> dict[str, object]:
+        """Zip (direct or through S3 above 50 MB) or image arguments of the Lambda resource."""
+        if self.package is None or self.bref is None:
+            return {"package_type": "Image", "image_uri": self.image_uri,
+                    "image_config": {"command": [self.handler]}}
+        stack = cdk.TerraformStack.of(self)
+        digest = self.package.sha256[:16]
+        asset = _shared(stack, f"laravel-code-{digest}", lambda scope, id: cdk.TerraformAsset(
+            scope, id, path=str(self.package.path), type=cdk.AssetType.FILE,
+            asset_hash=self.package.sha256,
+        ))
+        zip_args: dict[str, object] = {
+            "runtime": self.bref.lambda_runtime,
+            "handler": self.handler,
+            "layers": list(self.layers),
+            "source_code_hash": self.package.source_code_hash,
+        }
+        if self.package.zipped_bytes <= DIRECT_UPLOAD_LIMIT:
+            return {**zip_args, "filename": asset.path}
+        bucket = artifact_bucket or _shared(
+            stack, "laravel-artifacts",
+            lambda scope, id: PrivateBucket(scope, id, bucket_prefix="laravel-code-"))
+        obj = _shared(stack, f"laravel-code-object-{digest}", lambda scope, id: cdk.aws(
+            "s3_object").S3Object(
+            scope, id, bucket=bucket.name, key=f"packages/{self.package.sha256}.zip",
+            source=asset.path, source_hash=self.package.sha256,
+        ))
+        self.code_object = obj
+        return {**zip_args, "s3_bucket": bucket.name, "s3_key": obj.key}
+
+    def _base_statements(self, kms_key_arn: str | None, tracing: bool) -> list[PolicyStatement]:
+        """Logs to its own group; X-Ray and VPC ENIs when enabled; the env key when given."""
+        statements = [PolicyStatement(
+            sid="WriteOwnLogs",
+            actions=("logs:CreateLogStream", "logs:PutLogEvents"),
+            resources=(f"{self.log_group.arn}:*",),
+        )]
+        if tracing:
+            statements.append(PolicyStatement(
+                sid="WriteTraces", actions=("xray:PutTraceSegments", "xray:PutTelemetryRecords"),
+                resources=("*",),
+            ))
+        if self.vpc:
+            statements.extend(self._vpc_statements(self.vpc))
+        if kms_key_arn:
+            statements.append(PolicyStatement(
+                sid="DecryptEnvironment", actions=("kms:Decrypt",), resources=(kms_key_arn,),
+            ))
+        return statements
+
+    def _vpc_statements(self, vpc: VpcConfig) -> list[PolicyStatement]:
+        """ENI management scoped to the function's subnets and security groups."""
+        ec2 = f"arn:{partition_of(self.region)}:ec2:{self.region}:*"
+        return [
+            PolicyStatement(
+                sid="DescribeNetwork",
+                actions=("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"),
+                resources=("*",),
+            ),
+            PolicyStatement(
+                sid="CreateInterfaces",
+                actions=("ec2:CreateNetworkInterface",),
+                resources=(
+                    f"{ec2}:network-interface/*",
+                    *(f"{ec2}:subnet/{s}" for s in vpc.subnet_ids),
+                    *(f"{ec2}:security-group/{g}" for g in vpc.security_group_ids),
+                ),
+            ),
+            PolicyStatement(
+                sid="ManageInterfaces",
+                actions=("ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
+                         "ec2:UnassignPrivateIpAddresses"),
+                resources=(f"{ec2}:network-interface/*",),
+            ),
+        ]
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """The function's variables: the user's plus what Bref needs (``BREF_RUNTIME``)."""
+        return {**self._environment, **self._bref_env}
+
+    @property
+    def arn(self) -> str:
+        return self.function.arn
+
+    @property
+    def invoke_arn(self) -> str:
+        return self.function.invoke_arn
+
+    def add_environment(self, key: str, value: str) -> None:
+        """Set one variable (wiring from other constructs: queues, caches, buckets)."""
+        _check_variable(key, value, self._bref_env)
+        literal = self._literal_bytes + _literal_size(key, value) \
+            - _literal_size(key, self._environment.get(key))
+        self._literal_bytes = _check_size(literal)
+        self._environment = {**self._environment, key: value}
+        self.function.put_environment(variables=self.environment)
+
+    def add_to_role_policy(self, statement: PolicyStatement) -> None:
+        """Give the function's role one more statement (used by ``grant_*`` methods)."""
+        self.role.add(statement)
+
+    def grant_invoke(self, grantee: Grantable) -> None:
+        """Let ``grantee`` invoke this function and nothing else."""
+        grantee.add_to_role_policy(PolicyStatement(
+            sid=grant_sid("Invoke", self),
+            actions=("lambda:InvokeFunction",),
+            resources=(self.arn, f"{self.arn}:*"),
+        ))
