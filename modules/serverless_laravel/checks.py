@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from .errors import ConfigurationError
+from .errors import config_error
 
 _VPC = re.compile(r"^vpc-[0-9a-f]{8,17}$")
 SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
@@ -30,32 +30,36 @@ def is_token(value: Any) -> bool:
 def check_bool(where: str, prop: str, value: Any) -> bool:
     """``value`` if it is a real bool: a string such as ``"false"`` would be truthy."""
     if not isinstance(value, bool):
-        raise ConfigurationError(where, prop, value, "must be True or False (a bool)",
-                                 f"pass {prop}=True or {prop}=False, not a string or a number")
+        raise config_error(
+            where, prop, value, "must be True or False (a bool)",
+            f"pass {prop}=True or {prop}=False, not a string or a number", kind="type",
+        )
     return value
 
 
 def check_int(where: str, prop: str, value: Any, low: int, high: int, fix: str) -> int:
     """``value`` as an int within ``low..high`` (bools refused), else a ConfigurationError."""
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ConfigurationError(where, prop, value, f"must be an integer from {low} to {high}",
-                                 fix)
+        raise config_error(where, prop, value, f"must be an integer from {low} to {high}",
+                           fix, kind="range")
     return value
 
 
 def check_choice(where: str, prop: str, value: Any, choices: Sequence[str]) -> str:
     """``value`` if it is one of ``choices``."""
     if value not in choices:
-        raise ConfigurationError(where, prop, value, f"must be one of {list(choices)}",
-                                 f"pass one of {', '.join(repr(c) for c in choices)}")
+        raise config_error(where, prop, value, f"must be one of {list(choices)}",
+                           f"pass one of {', '.join(repr(c) for c in choices)}", kind="choice")
     return str(value)
 
 
 def check_vpc_id(where: str, value: Any) -> str:
     """An existing VPC id (``vpc-...``) or a token."""
     if not (is_token(value) or (isinstance(value, str) and _VPC.match(value))):
-        raise ConfigurationError(where, "vpc_id", value, "must be a VPC id shaped like "
-                                 "'vpc-0123456789abcdef0'", "pass the id of the existing VPC")
+        raise config_error(
+            where, "vpc_id", value, "must be a VPC id shaped like "
+            "'vpc-0123456789abcdef0'", "pass the id of the existing VPC", kind="shape",
+        )
     return str(value)
 
 
@@ -64,11 +68,12 @@ def check_subnet_ids(where: str, value: Any, minimum: int = 1) -> tuple[str, ...
     ids = tuple(value) if isinstance(value, (list, tuple)) else ()
     bad = [i for i in ids if not is_token(i) and not SUBNET_ID.match(str(i))]
     if len(ids) < minimum or bad or len(set(ids)) != len(ids):
-        raise ConfigurationError(
+        raise config_error(
             where, "subnet_ids", value,
             f"must list at least {minimum} distinct subnet ids shaped like "
             "'subnet-0123456789abcdef0'",
             f"pass {minimum} or more private subnets, in different Availability Zones",
+            kind="shape",
         )
     return ids
 
@@ -76,8 +81,10 @@ def check_subnet_ids(where: str, value: Any, minimum: int = 1) -> tuple[str, ...
 def check_security_group_id(where: str, prop: str, value: Any) -> str:
     """An existing security group id (``sg-...``) or a token."""
     if not (is_token(value) or (isinstance(value, str) and SECURITY_GROUP_ID.match(value))):
-        raise ConfigurationError(where, prop, value, "must be a security group id shaped like "
-                                 "'sg-0123456789abcdef0'", "pass the id of the existing group")
+        raise config_error(
+            where, prop, value, "must be a security group id shaped like "
+            "'sg-0123456789abcdef0'", "pass the id of the existing group", kind="shape",
+        )
     return str(value)
 
 
@@ -86,18 +93,19 @@ def check_kms_key_arn(where: str, value: Any, prop: str = "kms_key_arn") -> str 
     if value is None or is_token(value):
         return value
     if not isinstance(value, str) or not KMS_KEY_ARN.match(value):
-        raise ConfigurationError(where, prop, value, "must be a KMS key ARN",
-                                 "pass arn:aws:kms:<region>:<account>:key/<id>, not an alias")
+        raise config_error(
+            where, prop, value, "must be a KMS key ARN",
+            "pass arn:aws:kms:<region>:<account>:key/<id>, not an alias", kind="shape",
+        )
     return value
 
 
 def check_secret_arn(where: str, value: Any, prop: str = "secret_arn") -> str:
     """A full Secrets Manager secret ARN (with its 6-character suffix) or a token."""
     if not (is_token(value) or (isinstance(value, str) and _SECRET.match(value))):
-        raise ConfigurationError(
+        raise config_error(
             where, prop, value, "must be the full ARN of a Secrets Manager secret",
-            "pass arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 chars>",
-        )
+            "pass arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 chars>", kind="shape")
     return str(value)
 
 
@@ -110,10 +118,9 @@ def check_bucket_prefix(where: str, bucket_prefix: object) -> str:
     """A ``bucket_prefix`` S3 accepts: S3 appends 26 characters, names stop at 63."""
     if not isinstance(bucket_prefix, str) or not BUCKET_PREFIX.match(bucket_prefix) \
             or bucket_prefix.startswith(RESERVED_BUCKET_PREFIXES):
-        raise ConfigurationError(
+        raise config_error(
             where, "bucket_prefix", bucket_prefix,
             "must be 1..37 lowercase letters, digits or hyphens, starting with a letter or "
             f"digit and not with {list(RESERVED_BUCKET_PREFIXES)} (S3 appends 26 characters)",
-            "use a short lowercase prefix such as 'myapp-assets-'",
-        )
+            "use a short lowercase prefix such as 'myapp-assets-'", kind="shape")
     return bucket_prefix

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import BudgetWarning, ConfigurationError
+from ..errors import BudgetWarning, ConfigurationError, config_error
 
 GIB = 1024 ** 3
 
@@ -63,11 +63,11 @@ def default_max_connections(engine: str, instance_class: str) -> int:
     (``SHOW max_connections``) as ``max_connections=`` when it matters.
     """
     if engine not in ENGINES:
-        raise ConfigurationError("connection budget", "engine", engine,
-                                 f"must be one of {list(ENGINES)}", "pass 'postgres' or 'mysql'")
+        raise config_error("connection budget", "engine", engine,
+                           f"must be one of {list(ENGINES)}", "pass 'postgres' or 'mysql'")
     gib = INSTANCE_MEMORY_GIB.get(instance_class)
     if gib is None:
-        raise ConfigurationError(
+        raise config_error(
             "connection budget", "instance_class", instance_class,
             "is not in the table of known RDS classes",
             "pass max_connections= (the value of SHOW max_connections on the database)",
@@ -164,9 +164,9 @@ def compute_budget(
 
 def _positive(prop: str, value: Any, low: int, high: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ConfigurationError("connection budget", prop, value,
-                                 f"must be an integer from {low} to {high}",
-                                 f"pass a value within {low}..{high}")
+        raise config_error("connection budget", prop, value,
+                           f"must be an integer from {low} to {high}",
+                           f"pass a value within {low}..{high}")
 
 
 def budget_error(budget: ConnectionBudget, where: str) -> ConfigurationError | None:
@@ -186,18 +186,18 @@ def budget_error(budget: ConnectionBudget, where: str) -> ConfigurationError | N
                f"of queue workers, raise max_connections_percent (now "
                f"{budget.max_connections_percent}), or choose a larger instance class; "
                "pass allow_over_budget=True to only warn")
-    return ConfigurationError(where, "connection budget",
-                              f"{budget.total if not budget.uncapped else 'unbounded'} > "
-                              f"{budget.limit}",
-                              f"{rule}\n{budget.describe()}\n", fix)
+    return config_error(where, "connection budget",
+                        f"{budget.total if not budget.uncapped else 'unbounded'} > "
+                        f"{budget.limit}",
+                        f"{rule}\n{budget.describe()}\n", fix)
 
 
 def check_budget(budget: ConnectionBudget, where: str, *, allow_over_budget: bool = False) -> None:
     """Raise the budget error, or only warn (``BudgetWarning``) when the user allows it."""
     if not isinstance(allow_over_budget, bool):  # "false" would be truthy: warn, not raise
-        raise ConfigurationError(where, "allow_over_budget", allow_over_budget,
-                                 "must be True or False (a bool)",
-                                 "pass allow_over_budget=True or allow_over_budget=False")
+        raise config_error(where, "allow_over_budget", allow_over_budget,
+                           "must be True or False (a bool)",
+                           "pass allow_over_budget=True or allow_over_budget=False")
     error = budget_error(budget, where)
     if error is None:
         return

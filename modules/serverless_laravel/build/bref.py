@@ -12,7 +12,9 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import ConfigurationError, EndOfLifeWarning
+from ..errors import EndOfLifeWarning, config_error
+
+WHERE = "PhpFunction"
 
 RUNTIMES: tuple[str, ...] = ("fpm", "function", "console")
 ARCHITECTURES: tuple[str, ...] = ("x86_64", "arm64")
@@ -58,31 +60,27 @@ class BrefRuntime:
     environment: dict[str, str] = field(default_factory=dict)
 
 
-def _err(prop: str, value: object, rule: str, fix: str) -> ConfigurationError:
-    return ConfigurationError("PhpFunction", prop, value, rule, fix)
-
-
 def read_bref_version(app: Path, installed_json: Path | None = None) -> str:
     """The bref/bref version recorded by Composer in the app's ``installed.json``."""
     path = installed_json or app / INSTALLED_JSON
     if not path.is_file():
-        raise _err(
-            "app",
+        raise config_error(
+            WHERE, "app",
             str(app),
             f"{path} does not exist, so the Bref version is unknown",
             "run `composer require bref/bref bref/laravel-bridge` in the app, then "
-            "`composer install` before synthesizing",
+            "`composer install` before synthesizing", kind="no_installed_json",
         )
     data = json.loads(path.read_text(encoding="utf-8"))
     packages = data.get("packages", []) if isinstance(data, dict) else data
     for package in packages:
         if package.get("name") == "bref/bref":
             return str(package.get("version", ""))
-    raise _err(
-        "app",
+    raise config_error(
+        WHERE, "app",
         str(app),
         f"{path} lists no bref/bref package",
-        "run `composer require bref/bref bref/laravel-bridge` in the app",
+        "run `composer require bref/bref bref/laravel-bridge` in the app", kind="no_bref",
     )
 
 
@@ -91,8 +89,8 @@ def bref_major_of(version: str, source: str) -> BrefMajor:
     match = re.match(r"v?(\d+)\.", version)
     major = int(match.group(1)) if match else None
     if major not in BREF_MAJORS:
-        raise _err(
-            "bref_version",
+        raise config_error(
+            WHERE, "bref_version",
             version,
             f"{source} records Bref {version!r}; supported majors are "
             f"{sorted(BREF_MAJORS)}",
@@ -115,16 +113,18 @@ def read_layer_account(app: Path) -> str | None:
 
 def check_account(account: str) -> str:
     if not isinstance(account, str) or not re.fullmatch(r"\d{12}", account):
-        raise _err("bref_layer_account", account, "must be a 12-digit AWS account id",
-                   "pass the account Bref publishes its layers from, e.g. '873528684822'")
+        raise config_error(
+            WHERE, "bref_layer_account", account, "must be a 12-digit AWS account id",
+            "pass the account Bref publishes its layers from, e.g. '873528684822'",
+        )
     return account
 
 
 def read_layers_json(path: Path) -> dict[str, dict[str, int]]:
     """Bref's ``layers.json``: layer name -> region -> version (strings in v2, integers in v3)."""
     if not path.is_file():
-        raise _err(
-            "bref_layers_json",
+        raise config_error(
+            WHERE, "bref_layers_json",
             str(path),
             "Bref's layers.json does not exist there",
             "run `composer require bref/bref` and `composer install` in the app, or pass "
@@ -153,7 +153,9 @@ def layer_arn(region: str, account: str, name: str, version: int) -> str:
 
 def validate_choice(prop: str, value: str, allowed: tuple[str, ...], fix: str) -> None:
     if value not in allowed:
-        raise _err(prop, value, f"must be one of {list(allowed)}", fix)
+        raise config_error(
+            WHERE, prop, value, f"must be one of {list(allowed)}", fix, kind="choice",
+        )
 
 
 def check_php_version(php_version: str, major: BrefMajor, bref_version: str) -> None:
@@ -169,11 +171,11 @@ def check_php_version(php_version: str, major: BrefMajor, bref_version: str) -> 
         )
         if other:
             fix += f", or `composer require bref/bref:^{other[0].major}` for PHP {php_version}"
-        raise _err(
-            "php_version",
+        raise config_error(
+            WHERE, "php_version",
             php_version,
             f"Bref {bref_version} (major {major.major}) publishes no PHP {php_version} layers",
-            fix,
+            fix, kind="unsupported",
         )
     if php_version in PHP_END_OF_LIFE:
         warnings.warn(
@@ -197,16 +199,17 @@ def resolve_layers(
     arns = []
     for index, name in enumerate(names):
         if name not in layers:
-            raise _err(
-                "php_version",
+            raise config_error(
+                WHERE, "php_version",
                 name,
                 f"{layers_path} has no layer {name!r} (it has {sorted(layers)})",
                 "pick a PHP version and architecture that this Bref release publishes",
+                kind="no_layer",
             )
         regions = layers[name]
         if region not in regions:
-            raise _err(
-                "region",
+            raise config_error(
+                WHERE, "region",
                 region,
                 f"Bref publishes {name!r} in {len(regions)} regions, not this one: "
                 f"{', '.join(sorted(regions))}",
@@ -238,15 +241,17 @@ def resolve_bref_runtime(
     validate_choice("runtime", runtime, RUNTIMES, "use 'fpm' (HTTP), 'function' or 'console'")
     validate_choice("architecture", architecture, ARCHITECTURES, "use 'x86_64' or 'arm64'")
     if layer_version is not None and (isinstance(layer_version, bool) or layer_version < 1):
-        raise _err("layer_version", layer_version, "must be a positive integer", "omit it "
-                   "to use the version from layers.json")
+        raise config_error(
+            WHERE, "layer_version", layer_version, "must be a positive integer", "omit it "
+            "to use the version from layers.json",
+        )
     if not (app / "vendor").is_dir() and bref_layers_json is None:
-        raise _err(
-            "app",
+        raise config_error(
+            WHERE, "app",
             str(app),
             "the app has no vendor/ directory, so the Bref layers cannot be resolved",
             "run `composer require bref/bref bref/laravel-bridge` and `composer install` "
-            "before synthesizing",
+            "before synthesizing", kind="no_vendor",
         )
     version = bref_version or read_bref_version(app)
     major = bref_major_of(version, (bref_version and "bref_version") or str(app / INSTALLED_JSON))
@@ -272,19 +277,19 @@ def resolve_handler(app: Path | None, runtime: str, handler: str | None) -> str:
     """The handler: the runtime's default, checked to exist in the app when it is a file."""
     chosen = handler or DEFAULT_HANDLERS.get(runtime)
     if not chosen:
-        raise _err(
-            "handler",
+        raise config_error(
+            WHERE, "handler",
             handler,
             "runtime='function' has no default handler",
             "pass the handler, e.g. handler='Bref\\\\LaravelBridge\\\\Queue\\\\QueueHandler' "
-            "for Laravel queues",
+            "for Laravel queues", kind="missing",
         )
     is_file = "\\" not in chosen
     if app is not None and is_file and not (app / chosen).is_file():
-        raise _err(
-            "handler",
+        raise config_error(
+            WHERE, "handler",
             chosen,
             f"{app / chosen} does not exist in the app",
-            "pass the path of the PHP entry point relative to the app root",
+            "pass the path of the PHP entry point relative to the app root", kind="not_found",
         )
     return chosen

@@ -89,13 +89,13 @@ def sync_command(
 
 def _cli_client(endpoint_url: str | None, workers: int) -> Any:
     """The CLI's S3 client; a malformed ``--endpoint-url`` becomes a ConfigurationError."""
-    from ..errors import ConfigurationError
+    from ..errors import config_error
     from ..ops.assets_sync import WHERE, make_client
 
     try:
         return make_client(endpoint_url, workers)
     except ValueError as exc:
-        raise ConfigurationError(
+        raise config_error(
             WHERE, "endpoint_url", endpoint_url, str(exc), "use e.g. http://localhost:9000"
         ) from exc
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from .. import cdk
 from ..cdk import Construct
 from ..checks import check_bool, check_bucket_prefix
-from ..errors import ConfigurationError
+from ..errors import config_error
 from .buckets import PrivateBucket
 from .http_api import (
     HttpApi,
@@ -29,6 +29,8 @@ from .http_api import (
 from .php_function import default_function_name
 from .secret_refs import SecretRef
 from .stack import partition_of, region_of
+
+WHERE = "Assets"
 
 DEFAULT_STATIC_PATHS: tuple[str, ...] = (
     "/build/*", "/css/*", "/js/*", "/images/*", "/favicon.ico", "/robots.txt",
@@ -73,32 +75,28 @@ _WEB_ACL_ARN = re.compile(
 )
 
 
-def _err(prop: str, value: object, rule: str, fix: str) -> ConfigurationError:
-    return ConfigurationError("Assets", prop, value, rule, fix)
-
-
 def check_static_paths(where: str, static_paths: Sequence[str]) -> tuple[str, ...]:
     """Path patterns for the bucket: each starts with '/', distinct, within CloudFront's quota."""
     paths = tuple(static_paths)
     for path in paths:
         if not isinstance(path, str) or not _PATH.match(path):
-            raise ConfigurationError(
+            raise config_error(
                 where, "static_paths", path,
                 "each path pattern must start with '/' and use URL path characters",
-                f"write it as '/{str(path).lstrip('/')}'",
+                f"write it as '/{str(path).lstrip('/')}'", kind="shape",
             )
         if len(path) > MAX_PATH_PATTERN:
-            raise ConfigurationError(
+            raise config_error(
                 where, "static_paths", path,
                 f"CloudFront path patterns are at most {MAX_PATH_PATTERN} characters",
-                "use a shorter pattern with a wildcard, e.g. '/build/*'",
+                "use a shorter pattern with a wildcard, e.g. '/build/*'", kind="length",
             )
     if len(set(paths)) != len(paths) or len(paths) >= MAX_CACHE_BEHAVIORS:
-        raise ConfigurationError(
+        raise config_error(
             where, "static_paths", list(paths),
             f"must be distinct and fewer than {MAX_CACHE_BEHAVIORS} (CloudFront's cache "
             "behaviour quota, the default behaviour included)",
-            "merge paths under a common prefix such as '/build/*'",
+            "merge paths under a common prefix such as '/build/*'", kind="count",
         )
     return paths
 
@@ -108,12 +106,14 @@ def check_waf(
 ) -> None:
     """A rate limit creates a CLOUDFRONT web ACL, which AWS keeps in us-east-1 only."""
     if waf_rate_limit is not None and web_acl_arn is not None:
-        raise ConfigurationError(where, "waf_rate_limit", waf_rate_limit,
-                                 "is ignored when web_acl_arn is given",
-                                 "put the rate-based rule in that web ACL, or drop web_acl_arn")
+        raise config_error(
+            where, "waf_rate_limit", waf_rate_limit,
+            "is ignored when web_acl_arn is given",
+            "put the rate-based rule in that web ACL, or drop web_acl_arn", kind="conflict",
+        )
     if web_acl_arn is not None and not cdk.is_token(web_acl_arn) \
             and not _WEB_ACL_ARN.match(web_acl_arn):
-        raise ConfigurationError(
+        raise config_error(
             where, "web_acl_arn", web_acl_arn,
             "must be the ARN of a WAFv2 web ACL with scope CLOUDFRONT (in us-east-1)",
             "pass arn:aws:wafv2:us-east-1:<account>:global/webacl/<name>/<id>",
@@ -123,16 +123,17 @@ def check_waf(
     low, high = WAF_RATE_RANGE
     if isinstance(waf_rate_limit, bool) or not isinstance(waf_rate_limit, int) \
             or not low <= waf_rate_limit <= high:
-        raise ConfigurationError(where, "waf_rate_limit", waf_rate_limit,
-                                 f"must be an integer from {low} to {high} requests per 5 "
-                                 "minutes per IP (AWS WAF's range)", "pass e.g. 2000")
+        raise config_error(where, "waf_rate_limit", waf_rate_limit,
+                           f"must be an integer from {low} to {high} requests per 5 "
+                           "minutes per IP (AWS WAF's range)", "pass e.g. 2000", kind="range")
     if region != CLOUDFRONT_REGION:
-        raise ConfigurationError(
+        raise config_error(
             where, "waf_rate_limit", waf_rate_limit,
             f"creates a CloudFront web ACL, which AWS WAF keeps in {CLOUDFRONT_REGION}; this "
             f"stack deploys to {region}",
             f"deploy this stack to {CLOUDFRONT_REGION}, or create the web ACL (scope "
             f"CLOUDFRONT) in a {CLOUDFRONT_REGION} stack and pass its ARN as web_acl_arn=",
+            kind="region",
         )
 
 
@@ -142,21 +143,21 @@ def check_distribution(
 ) -> tuple[str, ...]:
     """Price class, and aliases that come with a us-east-1 certificate (and vice versa)."""
     if price_class not in PRICE_CLASSES:
-        raise ConfigurationError(where, "price_class", price_class,
-                                 f"must be one of {list(PRICE_CLASSES)}", "pass 'PriceClass_100'")
+        raise config_error(where, "price_class", price_class,
+                           f"must be one of {list(PRICE_CLASSES)}", "pass 'PriceClass_100'")
     aliases = tuple(domain_names)
     for alias in aliases:
         check_domain(where, "domain_names", alias)
     if aliases and certificate_arn is None:
-        raise ConfigurationError(
+        raise config_error(
             where, "certificate_arn", None, "custom domains on CloudFront need a certificate",
             f"pass certificate_arn= of an ACM certificate in {CLOUDFRONT_REGION} covering "
             f"{list(aliases)}",
         )
     if certificate_arn is not None and not aliases:
-        raise ConfigurationError(where, "domain_names", [],
-                                 "a certificate is only used with custom domains",
-                                 "pass domain_names= too, or drop certificate_arn")
+        raise config_error(where, "domain_names", [],
+                           "a certificate is only used with custom domains",
+                           "pass domain_names= too, or drop certificate_arn")
     check_certificate(where, "certificate_arn", certificate_arn, CLOUDFRONT_REGION,
                       "CloudFront distributions")
     check_hosted_zone(where, hosted_zone_id, bool(aliases))
@@ -195,12 +196,16 @@ class Assets(Construct):
                            ("verify_origin", verify_origin)):
             check_bool("Assets", prop, flag)
         if not isinstance(api, HttpApi):
-            raise _err("api", api, "must be an HttpApi", "pass the HttpApi of the web function")
+            raise config_error(
+                WHERE, "api", api, "must be an HttpApi", "pass the HttpApi of the web function",
+            )
         if verify_origin and ORIGIN_VERIFY_ENV in api.function.environment:
-            raise _err("verify_origin", True,
-                       f"{api.function.node.path} already has {ORIGIN_VERIFY_ENV} (another "
-                       "Assets fronts the same HttpApi)",
-                       "put one Assets in front of an HttpApi, or pass verify_origin=False")
+            raise config_error(
+                WHERE, "verify_origin", True,
+                f"{api.function.node.path} already has {ORIGIN_VERIFY_ENV} (another "
+                "Assets fronts the same HttpApi)",
+                "put one Assets in front of an HttpApi, or pass verify_origin=False",
+            )
 
         super().__init__(scope, id)
         try:

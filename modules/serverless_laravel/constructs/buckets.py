@@ -6,7 +6,7 @@ from __future__ import annotations
 from .. import cdk
 from ..cdk import Construct
 from ..checks import check_bucket_prefix
-from ..errors import ConfigurationError
+from ..errors import config_error
 from .iam import (
     Grantable,
     PolicyStatement,
@@ -33,7 +33,7 @@ class PrivateBucket(Construct):
     ) -> None:
         check_bucket_prefix("PrivateBucket", bucket_prefix)
         if noncurrent_version_days < 1:
-            raise ConfigurationError(
+            raise config_error(
                 "PrivateBucket", "noncurrent_version_days", noncurrent_version_days,
                 "must be at least 1", "pass the days old versions are kept, e.g. 30",
             )

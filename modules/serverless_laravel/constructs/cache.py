@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from .. import cdk
 from ..cdk import Construct
 from ..checks import check_choice, check_int, check_kms_key_arn, check_subnet_ids, check_vpc_id
-from ..errors import ConfigurationError
+from ..errors import config_error
 from .iam import PolicyStatement, grant_sid
 from .network import Connectable, Connections, PrivateSecurityGroup
 from .php_function import PhpFunction
@@ -42,10 +42,6 @@ SERVERLESS_ALLOWED = {"valkey": ("7", "8", "9"), "redis": ("7",)}
 NODE_ALLOWED = {"valkey": ("7.2", "8.0", "8.1", "8.2", "9.0"), "redis": ("7.0", "7.1")}
 _NODE_TYPE = re.compile(r"^cache\.[a-z0-9]+\.[a-z0-9]+$")
 _USERNAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
-
-
-def _err(prop: str, value: object, rule: str, fix: str) -> ConfigurationError:
-    return ConfigurationError(WHERE, prop, value, rule, fix)
 
 
 class RedisCache(Construct):
@@ -90,8 +86,10 @@ class RedisCache(Construct):
                       "pass 1000..15000000 ECPU per second")
         if not isinstance(username, str) or not _USERNAME.match(username) \
                 or username == "default":
-            raise _err("username", username, "must be 1..40 lowercase letters, digits, '-' or "
-                       "'_', and not 'default' (that user is disabled)", "pass e.g. 'laravel'")
+            raise config_error(
+                WHERE, "username", username, "must be 1..40 lowercase letters, digits, '-' or "
+                "'_', and not 'default' (that user is disabled)", "pass e.g. 'laravel'",
+            )
         self.region = region_of(scope, None, WHERE)
 
         super().__init__(scope, id)
@@ -121,10 +119,12 @@ class RedisCache(Construct):
         allowed = (SERVERLESS_ALLOWED if mode == "serverless" else NODE_ALLOWED)[engine]
         if version not in allowed:
             shape = "a major version" if mode == "serverless" else "a major.minor version"
-            raise _err("engine_version", version,
-                       f"must be {shape} ElastiCache offers for {engine} in {mode} mode: "
-                       f"{list(allowed)}",
-                       f"omit it (default {defaults[engine]!r}) or pass one of {list(allowed)}")
+            raise config_error(
+                WHERE, "engine_version", version,
+                f"must be {shape} ElastiCache offers for {engine} in {mode} mode: "
+                f"{list(allowed)}",
+                f"omit it (default {defaults[engine]!r}) or pass one of {list(allowed)}",
+            )
         return version
 
     @staticmethod
@@ -138,8 +138,8 @@ class RedisCache(Construct):
                   "pass 1 (no failover) or 2..6 (a primary and replicas, Multi-AZ)")
         check_subnet_ids(WHERE, subnet_ids, minimum=2 if num_nodes > 1 else 1)
         if not isinstance(node_type, str) or not _NODE_TYPE.match(node_type):
-            raise _err("node_type", node_type, "must be an ElastiCache node type",
-                       "pass e.g. 'cache.t4g.small' or 'cache.r7g.large'")
+            raise config_error(WHERE, "node_type", node_type, "must be an ElastiCache node type",
+                               "pass e.g. 'cache.t4g.small' or 'cache.r7g.large'")
 
     def _password(self) -> None:
         """The app user's password: generated once by Terraform, kept in Secrets Manager."""

@@ -36,7 +36,7 @@ from ..checks import (
     check_subnet_ids,
     check_vpc_id,
 )
-from ..errors import BudgetWarning, ConfigurationError
+from ..errors import BudgetWarning, ConfigurationError, config_error
 from .iam import Condition, PolicyStatement, ServiceRole, grant_sid
 from .network import Connectable, Connections, PrivateSecurityGroup, ingress_into
 from .php_function import PhpFunction
@@ -74,21 +74,21 @@ _RESERVED_USERS = frozenset({"admin", "rdsadmin", "postgres", "root", "mysql", "
 
 def _check_names(where: str, database_name: Any, username: Any) -> None:
     if not isinstance(database_name, str) or not _DB_NAME.match(database_name):
-        raise ConfigurationError(where, "database_name", database_name,
-                                 "must be 1..63 letters, digits or '_', starting with a letter",
-                                 "pass e.g. 'laravel'")
+        raise config_error(where, "database_name", database_name,
+                           "must be 1..63 letters, digits or '_', starting with a letter",
+                           "pass e.g. 'laravel'")
     if not isinstance(username, str) or not _USERNAME.match(username) \
             or username.lower() in _RESERVED_USERS:
-        raise ConfigurationError(where, "username", username,
-                                 "must be 1..16 letters, digits or '_', starting with a letter, "
-                                 f"and not one of {sorted(_RESERVED_USERS)}",
-                                 "pass e.g. 'laravel'")
+        raise config_error(where, "username", username,
+                           "must be 1..16 letters, digits or '_', starting with a letter, "
+                           f"and not one of {sorted(_RESERVED_USERS)}",
+                           "pass e.g. 'laravel'")
 
 
 def _check_instance_class(where: str, value: Any) -> str:
     if not isinstance(value, str) or not _INSTANCE_CLASS.match(value):
-        raise ConfigurationError(where, "instance_class", value, "must be an RDS instance class",
-                                 "pass e.g. 'db.t4g.medium' or 'db.r6g.large'")
+        raise config_error(where, "instance_class", value, "must be an RDS instance class",
+                           "pass e.g. 'db.t4g.medium' or 'db.r6g.large'")
     return value
 
 
@@ -97,7 +97,7 @@ def _check_engine_version(where: str, engine: str, version: Any) -> str:
     if version is None:
         return DEFAULT_VERSIONS[engine]
     if not isinstance(version, str) or not ENGINE_VERSIONS[engine].match(version):
-        raise ConfigurationError(
+        raise config_error(
             where, "engine_version", version,
             f"must be a {engine} version RDS offers: {ENGINE_VERSION_EXAMPLES[engine]}",
             f"omit it (default {DEFAULT_VERSIONS[engine]!r}) or pass a supported version",
@@ -108,7 +108,7 @@ def _check_engine_version(where: str, engine: str, version: Any) -> str:
 def _check_performance_insights(where: str, engine: str, instance_class: str,
                                 enabled: bool) -> None:
     if enabled and instance_class in NO_PERFORMANCE_INSIGHTS.get(engine, ()):
-        raise ConfigurationError(
+        raise config_error(
             where, "performance_insights", enabled,
             f"RDS for {engine} offers no Performance Insights on {instance_class}",
             "pass performance_insights=False, or a larger class such as 'db.t4g.medium'",
@@ -122,7 +122,7 @@ def _max_connections(where: str, engine: str, instance_class: str | None,
         return check_int(where, "max_connections", explicit, 1, 262_143,
                          "pass the value of SHOW max_connections on the database")
     if instance_class is None:
-        raise ConfigurationError(
+        raise config_error(
             where, "max_connections", None,
             "is needed for the connection budget of an existing database",
             "pass max_connections= (SHOW max_connections) or instance_class=",
@@ -130,7 +130,8 @@ def _max_connections(where: str, engine: str, instance_class: str | None,
     try:
         return default_max_connections(engine, instance_class)
     except ConfigurationError as error:
-        raise ConfigurationError(where, error.prop, error.value, error.rule, error.fix) from None
+        raise config_error(where, error.prop, error.value, error.rule, error.fix,
+                           kind=error.code.rsplit(".", 1)[-1]) from None
 
 
 class Database(Construct):
@@ -321,9 +322,9 @@ class DatabaseProxy(Construct):
         for fn in functions:
             fn.connections.source_groups(where)
             if "DB_HOST" in fn.environment:
-                raise ConfigurationError(where, "functions", fn.node.id,
-                                         f"{fn.node.id} already has DB_HOST from another proxy",
-                                         "wire each function to one database proxy")
+                raise config_error(where, "functions", fn.node.id,
+                                   f"{fn.node.id} already has DB_HOST from another proxy",
+                                   "wire each function to one database proxy")
         target = self._target(where, database, engine, db_instance_identifier,
                               db_cluster_identifier, secret_arn, database_security_group_id,
                               database_name, username, kms_key_arn)
@@ -396,7 +397,7 @@ class DatabaseProxy(Construct):
         if database is not None:
             given = sorted(k for k, v in existing.items() if v is not None)
             if not isinstance(database, Database) or given:
-                raise ConfigurationError(
+                raise config_error(
                     where, "database", given or database,
                     "a Database brings its own engine, identifier, secret, group, names and key",
                     "pass database= alone, or describe an existing database without it",
@@ -406,15 +407,18 @@ class DatabaseProxy(Construct):
                     "database_name": database.database_name, "username": database.username}
         check_choice(where, "engine", engine, ENGINES)
         if (instance is None) == (cluster is None):
-            raise ConfigurationError(
+            raise config_error(
                 where, "db_instance_identifier/db_cluster_identifier",
                 {"db_instance_identifier": instance, "db_cluster_identifier": cluster},
                 "exactly one target is required", "pass database=, or one existing identifier",
+                kind="count",
             )
         name = instance or cluster
         if not (cdk.is_token(name) or (isinstance(name, str) and _IDENTIFIER.match(name))):
-            raise ConfigurationError(where, "db_instance_identifier/db_cluster_identifier", name,
-                                     "must be an RDS identifier", "pass e.g. 'laravel-prod'")
+            raise config_error(
+                where, "db_instance_identifier/db_cluster_identifier", name,
+                "must be an RDS identifier", "pass e.g. 'laravel-prod'", kind="shape",
+            )
         check_secret_arn(where, secret_arn)
         if group_id is not None:
             check_security_group_id(where, "database_security_group_id", group_id)

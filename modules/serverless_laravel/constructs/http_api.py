@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from .. import cdk
 from ..cdk import Construct
 from ..checks import check_bool
-from ..errors import ConfigurationError
+from ..errors import config_error
 from .php_function import LOG_RETENTION_DAYS, PhpFunction, default_function_name
 from .stack import region_of
+
+WHERE = "HttpApi"
 
 # API Gateway's default account-level throttle quota per Region: 10,000 requests per second
 # with a burst of 5,000; a stage limit above it is never reached.
@@ -55,14 +57,10 @@ API_NAME = re.compile(r"^[A-Za-z0-9_\-./#]{1,128}$")
 _ORIGIN = re.compile(r"^https?://[^\s/]+$")
 
 
-def _err(prop: str, value: object, rule: str, fix: str) -> ConfigurationError:
-    return ConfigurationError("HttpApi", prop, value, rule, fix)
-
-
 def check_api_name(where: str, name: object) -> None:
     """An HTTP API name that also fits in its access log group's name."""
     if not isinstance(name, str) or not API_NAME.match(name):
-        raise ConfigurationError(
+        raise config_error(
             where, "name", name,
             f"must be 1..{MAX_API_NAME} characters (API Gateway's limit) of letters, digits "
             "and '_-./#' (it names the access log group too)",
@@ -86,21 +84,21 @@ class Cors:
             object.__setattr__(self, field, tuple(getattr(self, field)))
         bad = [o for o in self.allow_origins if o != "*" and not _ORIGIN.match(o)]
         if not self.allow_origins or bad:
-            raise ConfigurationError(
+            raise config_error(
                 "Cors", "allow_origins", list(self.allow_origins),
                 "must list '*' or origins shaped like 'https://app.example.com' (no path)",
                 "pass the exact origins of the front ends calling the API",
             )
         check_bool("Cors", "allow_credentials", self.allow_credentials)
         if self.allow_credentials and "*" in self.allow_origins:
-            raise ConfigurationError(
+            raise config_error(
                 "Cors", "allow_credentials", True,
                 "browsers refuse credentialed responses to allow_origins '*'",
                 "list the exact origins, or set allow_credentials=False",
             )
         if isinstance(self.max_age, bool) or not isinstance(self.max_age, int) \
                 or not 0 <= self.max_age <= MAX_CORS_AGE:
-            raise ConfigurationError(
+            raise config_error(
                 "Cors", "max_age", self.max_age, f"must be 0..{MAX_CORS_AGE} seconds",
                 "pass e.g. 600",
             )
@@ -121,14 +119,14 @@ def check_web_function(where: str, prop: str, runtime: str, handler: str, timeou
     """A function behind the HTTP API: FPM or Octane, stopping before the 30 s integration limit."""
     octane = runtime == "function" and handler.endswith(OCTANE_SUFFIX)
     if runtime != "fpm" and not octane:
-        raise ConfigurationError(
+        raise config_error(
             where, f"{prop}.runtime", runtime,
             "an HTTP API needs a web function: runtime 'fpm', or runtime 'function' with "
             "Bref's Octane handler (Bref\\LaravelBridge\\Http\\OctaneHandler)",
             "pass a PhpFunction built with runtime='fpm'",
         )
     if timeout > MAX_WEB_TIMEOUT:
-        raise ConfigurationError(
+        raise config_error(
             where, f"{prop}.timeout", timeout,
             f"HTTP APIs end integrations after {MAX_INTEGRATION_TIMEOUT} s, so a web function "
             f"must time out by {MAX_WEB_TIMEOUT} s to answer with its own error",
@@ -139,14 +137,14 @@ def check_web_function(where: str, prop: str, runtime: str, handler: str, timeou
 def check_throttling(where: str, burst: object, rate: object) -> None:
     """Default-route throttling within API Gateway's account-level quotas."""
     if isinstance(burst, bool) or not isinstance(burst, int) or not 1 <= burst <= MAX_BURST_LIMIT:
-        raise ConfigurationError(
+        raise config_error(
             where, "throttling_burst_limit", burst,
             f"must be an integer from 1 to {MAX_BURST_LIMIT} (the account-level burst quota)",
             "pass e.g. 1000",
         )
     if isinstance(rate, bool) or not isinstance(rate, (int, float)) \
             or not 0 < rate <= MAX_RATE_LIMIT:
-        raise ConfigurationError(
+        raise config_error(
             where, "throttling_rate_limit", rate,
             f"must be a number of requests per second above 0 and at most {MAX_RATE_LIMIT} "
             "(the account-level throttle quota)",
@@ -162,21 +160,21 @@ def check_certificate(
         return
     match = ACM_ARN.match(str(certificate_arn))
     if not match:
-        raise ConfigurationError(where, prop, certificate_arn, "must be an ACM certificate ARN",
-                                 "pass arn:aws:acm:<region>:<account>:certificate/<id>")
+        raise config_error(where, prop, certificate_arn, "must be an ACM certificate ARN",
+                           "pass arn:aws:acm:<region>:<account>:certificate/<id>", kind="shape")
     if match.group(1) != region:
-        raise ConfigurationError(
+        raise config_error(
             where, prop, certificate_arn,
             f"{purpose} need a certificate issued in {region}, not {match.group(1)}",
-            f"request or import the certificate in ACM in {region}",
+            f"request or import the certificate in ACM in {region}", kind="region",
         )
 
 
 def check_domain(where: str, prop: str, domain: str) -> None:
     """A DNS name as ACM, API Gateway and CloudFront expect it (tokens are trusted)."""
     if not cdk.is_token(domain) and not DOMAIN_NAME.match(str(domain)):
-        raise ConfigurationError(where, prop, domain, "must be a lowercase DNS name",
-                                 "pass e.g. 'app.example.com'")
+        raise config_error(where, prop, domain, "must be a lowercase DNS name",
+                           "pass e.g. 'app.example.com'", kind="shape")
 
 
 def check_hosted_zone(where: str, hosted_zone_id: str | None, has_domain: bool) -> None:
@@ -184,19 +182,23 @@ def check_hosted_zone(where: str, hosted_zone_id: str | None, has_domain: bool) 
     if hosted_zone_id is None:
         return
     if not has_domain:
-        raise ConfigurationError(where, "hosted_zone_id", hosted_zone_id,
-                                 "alias records need a custom domain", "pass domain_name= too")
+        raise config_error(
+            where, "hosted_zone_id", hosted_zone_id,
+            "alias records need a custom domain", "pass domain_name= too", kind="requires_domain",
+        )
     if not cdk.is_token(hosted_zone_id) and not HOSTED_ZONE_ID.match(hosted_zone_id):
-        raise ConfigurationError(where, "hosted_zone_id", hosted_zone_id,
-                                 "must be a Route 53 hosted zone id", "pass e.g. 'Z0123456ABCDEFG'")
+        raise config_error(
+            where, "hosted_zone_id", hosted_zone_id,
+            "must be a Route 53 hosted zone id", "pass e.g. 'Z0123456ABCDEFG'", kind="shape",
+        )
 
 
 def check_retention(where: str, days: int) -> None:
     """A retention CloudWatch Logs accepts (it refuses other day counts)."""
     if days not in LOG_RETENTION_DAYS:
-        raise ConfigurationError(where, "log_retention_days", days,
-                                 f"must be one of CloudWatch's values {list(LOG_RETENTION_DAYS)}",
-                                 "pick the nearest allowed value, e.g. 30")
+        raise config_error(where, "log_retention_days", days,
+                           f"must be one of CloudWatch's values {list(LOG_RETENTION_DAYS)}",
+                           "pick the nearest allowed value, e.g. 30")
 
 
 def alias_records(
@@ -230,8 +232,8 @@ class HttpApi(Construct):
     ) -> None:
         region = region_of(scope, None, "HttpApi")
         if not isinstance(function, PhpFunction):
-            raise _err("function", function, "must be a PhpFunction",
-                       "pass the web PhpFunction (runtime='fpm')")
+            raise config_error(WHERE, "function", function, "must be a PhpFunction",
+                               "pass the web PhpFunction (runtime='fpm')")
         check_web_function("HttpApi", "function", function.runtime, function.handler,
                            function.timeout)
         check_throttling("HttpApi", throttling_burst_limit, throttling_rate_limit)
@@ -242,7 +244,9 @@ class HttpApi(Construct):
         self._check_domain(domain_name, certificate_arn, hosted_zone_id,
                            disable_execute_api_endpoint, region)
         if cors is not None and not isinstance(cors, Cors):
-            raise _err("cors", cors, "must be a Cors(...)", "pass Cors(allow_origins=[...])")
+            raise config_error(
+                WHERE, "cors", cors, "must be a Cors(...)", "pass Cors(allow_origins=[...])",
+            )
 
         super().__init__(scope, id)
         self.domain_name = domain_name
@@ -307,20 +311,26 @@ class HttpApi(Construct):
         if domain_name is not None:
             check_domain("HttpApi", "domain_name", domain_name)
             if certificate_arn is None:
-                raise _err("certificate_arn", None,
-                           "a custom domain needs an ACM certificate covering it",
-                           f"pass certificate_arn= of a certificate for {domain_name!r} "
-                           f"issued in ACM in {region}")
+                raise config_error(
+                    WHERE, "certificate_arn", None,
+                    "a custom domain needs an ACM certificate covering it",
+                    f"pass certificate_arn= of a certificate for {domain_name!r} "
+                    f"issued in ACM in {region}",
+                )
         elif certificate_arn is not None:
-            raise _err("domain_name", None, "certificate_arn is only used with a custom domain",
-                       "pass domain_name= too, or drop certificate_arn")
+            raise config_error(
+                WHERE, "domain_name", None, "certificate_arn is only used with a custom domain",
+                "pass domain_name= too, or drop certificate_arn",
+            )
         check_certificate("HttpApi", "certificate_arn", certificate_arn, region,
                           "regional API Gateway custom domains")
         check_hosted_zone("HttpApi", hosted_zone_id, domain_name is not None)
         if disable_execute_api_endpoint and domain_name is None:
-            raise _err("disable_execute_api_endpoint", True,
-                       "without a custom domain the API would have no reachable endpoint",
-                       "pass domain_name= and certificate_arn=, or leave it False")
+            raise config_error(
+                WHERE, "disable_execute_api_endpoint", True,
+                "without a custom domain the API would have no reachable endpoint",
+                "pass domain_name= and certificate_arn=, or leave it False",
+            )
 
     def _custom_domain(self, domain: str, certificate_arn: str, zone_id: str | None) -> None:
         """Regional custom domain (TLS 1.2), mapped to the stage, with optional alias records."""

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from .. import cdk
 from ..cdk import Construct
-from ..errors import ConfigurationError
+from ..errors import config_error
 
 _ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+$")
 _DOCUMENT = "data_aws_iam_policy_document"
@@ -78,12 +78,12 @@ class PolicyStatement:
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[A-Za-z0-9]+", self.sid):
-            raise ConfigurationError(
+            raise config_error(
                 "PolicyStatement", "sid", self.sid, "must be alphanumeric", "e.g. 'SendToQueue'"
             )
         bad = [a for a in self.actions if not _ACTION.match(a)]
         if not self.actions or bad:
-            raise ConfigurationError(
+            raise config_error(
                 "PolicyStatement",
                 "actions",
                 list(self.actions),
@@ -91,7 +91,7 @@ class PolicyStatement:
                 "list the exact actions, e.g. 'sqs:SendMessage'",
             )
         if not self.resources:
-            raise ConfigurationError(
+            raise config_error(
                 "PolicyStatement", "resources", [], "must name at least one resource",
                 "pass the ARNs the actions apply to",
             )
@@ -177,7 +177,7 @@ class ServiceRole(Construct):
         """Add a statement; a repeated ``sid`` must carry the same statement (idempotent grants)."""
         existing = self._statements.get(statement.sid)
         if existing is not None and existing != statement:
-            raise ConfigurationError(
+            raise config_error(
                 "ServiceRole",
                 "statement.sid",
                 statement.sid,

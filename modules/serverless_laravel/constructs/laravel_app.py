@@ -18,7 +18,7 @@ from pathlib import Path
 from .. import cdk
 from ..cdk import Construct
 from ..checks import check_bool
-from ..errors import ConfigurationError
+from ..errors import config_error
 from .assets import (
     DEFAULT_STATIC_PATHS,
     ORIGIN_VERIFY_ENV,
@@ -33,6 +33,8 @@ from .php_function import ENV_BYTES_LIMIT, MEMORY_RANGE, TIMEOUT_RANGE, PhpFunct
 from .secret_refs import SecretRef, is_secret_name
 from .stack import partition_of, region_of
 
+WHERE = "LaravelApp"
+
 # Set by the app itself from its props and resources; never passed in ``environment``.
 MANAGED_ENV = frozenset({
     "APP_NAME", "APP_ENV", "APP_URL", "ASSET_URL", "FILESYSTEM_DISK", "AWS_BUCKET",
@@ -44,64 +46,75 @@ REQUIRED_SECRETS: tuple[str, ...] = ("APP_KEY",)
 _ENV_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
-def _err(prop: str, value: object, rule: str, fix: str) -> ConfigurationError:
-    return ConfigurationError("LaravelApp", prop, value, rule, fix)
-
-
-
 def _check_int(prop: str, value: object, low: int, high: int, rule: str) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise _err(prop, value, f"must be an integer from {low} to {high} {rule}",
-                   f"pass a value within {low}..{high}")
+        raise config_error(WHERE, prop, value, f"must be an integer from {low} to {high} {rule}",
+                           f"pass a value within {low}..{high}", kind="range")
 
 
 def _check_literal(key: str, where: str = "environment") -> None:
     """A plain variable: a valid name, not a secret by its name, not one the app manages."""
     if not isinstance(key, str) or not _ENV_KEY.match(key):
-        raise _err(where, key, "keys must match [A-Za-z][A-Za-z0-9_]*", "rename the variable")
+        raise config_error(
+            WHERE, where, key, "keys must match [A-Za-z][A-Za-z0-9_]*", "rename the variable",
+            kind="name",
+        )
     if is_secret_name(key):
-        raise _err(
-            where, key,
+        raise config_error(
+            WHERE, where, key,
             "looks like a secret (a known secret name, or ending in _PASSWORD, _SECRET, _KEY or "
             "_TOKEN); a literal would be readable in the function's configuration and the "
             "Terraform state",
             f"store it in SSM Parameter Store (SecureString) or Secrets Manager and pass "
-            f"secrets={{{key!r}: SecretRef.ssm('arn:aws:ssm:...')}}",
+            f"secrets={{{key!r}: SecretRef.ssm('arn:aws:ssm:...')}}", kind="secret",
         )
     if key in MANAGED_ENV:
-        raise _err(where, key, "is set by LaravelApp from its props and resources",
-                   "use the matching prop (name, app_env, domain_name, maintenance) instead")
+        raise config_error(
+            WHERE, where, key, "is set by LaravelApp from its props and resources",
+            "use the matching prop (name, app_env, domain_name, maintenance) instead",
+            kind="managed",
+        )
 
 
 def _check_secrets(secrets: Mapping[str, SecretRef], region: str) -> dict[str, SecretRef]:
     """References only, in the app's region (Bref reads SSM there), APP_KEY among them."""
     if not isinstance(secrets, Mapping):
-        raise _err("secrets", secrets, "must map variable names to SecretRef",
-                   "pass secrets={'APP_KEY': SecretRef.ssm('arn:aws:ssm:...')}")
+        raise config_error(
+            WHERE, "secrets", secrets, "must map variable names to SecretRef",
+            "pass secrets={'APP_KEY': SecretRef.ssm('arn:aws:ssm:...')}", kind="type",
+        )
     for key, ref in secrets.items():
         _check_secret(key, ref, region)
     missing = [k for k in REQUIRED_SECRETS if k not in secrets]
     if missing:
-        raise _err("secrets", sorted(secrets), f"must include {missing}: Laravel cannot encrypt "
-                   "sessions and cookies without APP_KEY",
-                   "generate one (`php artisan key:generate --show`), store it as an SSM "
-                   "SecureString and pass secrets={'APP_KEY': SecretRef.ssm(<its ARN>)}")
+        raise config_error(
+            WHERE, "secrets", sorted(secrets), f"must include {missing}: Laravel cannot encrypt "
+            "sessions and cookies without APP_KEY",
+            "generate one (`php artisan key:generate --show`), store it as an SSM "
+            "SecureString and pass secrets={'APP_KEY': SecretRef.ssm(<its ARN>)}", kind="required",
+        )
     return dict(secrets)
 
 
 def _check_secret(key: object, ref: object, region: str) -> None:
     """One secret: a variable name the app does not manage, a SecretRef in ``region``."""
     if not isinstance(key, str) or not _ENV_KEY.match(key) or key in MANAGED_ENV:
-        raise _err("secrets", key, "keys must be variable names the app does not manage",
-                   "rename the variable")
+        raise config_error(
+            WHERE, "secrets", key, "keys must be variable names the app does not manage",
+            "rename the variable", kind="name",
+        )
     if not isinstance(ref, SecretRef):
-        raise _err(f"secrets[{key!r}]", type(ref).__name__,
-                   "must be a SecretRef, never the secret's value",
-                   "pass SecretRef.ssm(<parameter ARN>) or SecretRef.secrets_manager(<ARN>)")
+        raise config_error(
+            WHERE, f"secrets[{key!r}]", type(ref).__name__,
+            "must be a SecretRef, never the secret's value",
+            "pass SecretRef.ssm(<parameter ARN>) or SecretRef.secrets_manager(<ARN>)", kind="type",
+        )
     if ref.region is not None and ref.region != region:
-        raise _err(f"secrets[{key!r}]", ref.arn,
-                   f"Bref reads secrets from the function's region ({region}), not {ref.region}",
-                   f"store the secret in {region}")
+        raise config_error(
+            WHERE, f"secrets[{key!r}]", ref.arn,
+            f"Bref reads secrets from the function's region ({region}), not {ref.region}",
+            f"store the secret in {region}", kind="region",
+        )
 
 
 class LaravelApp(Construct):
@@ -155,20 +168,23 @@ class LaravelApp(Construct):
         check_waf("LaravelApp", waf_rate_limit, web_acl_arn, self.region)
         for prop, value in (("name", self.name), ("app_env", app_env)):
             if not isinstance(value, str) or not value.strip():
-                raise _err(prop, value, "must be a non-empty string", "pass e.g. 'production'")
+                raise config_error(
+                    WHERE, prop, value, "must be a non-empty string", "pass e.g. 'production'",
+                    kind="empty",
+                )
         check_bool("LaravelApp", "maintenance", maintenance)
         check_bool("LaravelApp", "force_destroy", force_destroy)
         user_env = dict(environment or {})
         for key, value in user_env.items():
             _check_literal(key)
             if not isinstance(value, str):
-                raise _err(f"environment[{key!r}]", value, "values must be strings",
-                           f"pass str({value!r})")
+                raise config_error(WHERE, f"environment[{key!r}]", value, "values must be strings",
+                                   f"pass str({value!r})", kind="type")
         self._secrets = _check_secrets(secrets, self.region)
         clash = sorted(set(user_env) & set(self._secrets))
         if clash:
-            raise _err("environment", clash, "is also given in secrets",
-                       "keep each variable in one place")
+            raise config_error(WHERE, "environment", clash, "is also given in secrets",
+                               "keep each variable in one place", kind="duplicate")
         self._check_env_size(app_env, maintenance, domain_name, user_env)
 
         super().__init__(scope, id)
@@ -210,28 +226,34 @@ class LaravelApp(Construct):
         }
         size = sum(len(k) + len(v) for k, v in literal.items() if not cdk.is_token(v))
         if size > ENV_BYTES_LIMIT:
-            raise _err("environment", f"{size} bytes",
-                       f"Lambda allows {ENV_BYTES_LIMIT} bytes of variables per function, and "
-                       "the app's own variables, environment= and the secret references add up "
-                       "to more",
-                       "move large values to SSM Parameter Store and read them in the app, or "
-                       "shorten name/app_env")
+            raise config_error(
+                WHERE, "environment", f"{size} bytes",
+                f"Lambda allows {ENV_BYTES_LIMIT} bytes of variables per function, and "
+                "the app's own variables, environment= and the secret references add up "
+                "to more",
+                "move large values to SSM Parameter Store and read them in the app, or "
+                "shorten name/app_env", kind="size",
+            )
 
     def _check_functions(self, app: str | Path, web_memory: int, web_timeout: int,
                          console_memory: int, console_timeout: int) -> None:
         """The app directory, and sizes the two functions and the HTTP API accept."""
         if not Path(app).is_dir():
-            raise _err("app", str(app), "is not a directory",
-                       "pass the path of the Laravel app (the folder holding artisan)")
+            raise config_error(
+                WHERE, "app", str(app), "is not a directory",
+                "pass the path of the Laravel app (the folder holding artisan)",
+            )
         _check_int("web_memory", web_memory, *MEMORY_RANGE, "MB (Lambda's range)")
         _check_int("console_memory", console_memory, *MEMORY_RANGE, "MB (Lambda's range)")
         if isinstance(web_timeout, int) and not isinstance(web_timeout, bool) \
                 and web_timeout > MAX_WEB_TIMEOUT:
-            raise _err("web_timeout", web_timeout,
-                       f"the HTTP API ends a request after 30 s, so the web function must stop "
-                       f"by {MAX_WEB_TIMEOUT} s to answer with its own error",
-                       "use 28 (Bref's default); move long work to a queue worker or the "
-                       "console function")
+            raise config_error(
+                WHERE, "web_timeout", web_timeout,
+                f"the HTTP API ends a request after 30 s, so the web function must stop "
+                f"by {MAX_WEB_TIMEOUT} s to answer with its own error",
+                "use 28 (Bref's default); move long work to a queue worker or the "
+                "console function",
+            )
         _check_int("web_timeout", web_timeout, TIMEOUT_RANGE[0], MAX_WEB_TIMEOUT, "seconds")
         _check_int("console_timeout", console_timeout, *TIMEOUT_RANGE, "seconds")
 
@@ -339,10 +361,13 @@ class LaravelApp(Construct):
     def add_function(self, function: PhpFunction) -> None:
         """Make ``function`` part of the app: shared environment, secrets and storage grants."""
         if not isinstance(function, PhpFunction):
-            raise _err("function", function, "must be a PhpFunction", "pass a PhpFunction")
+            raise config_error(
+                WHERE, "function", function, "must be a PhpFunction", "pass a PhpFunction",
+                kind="type",
+            )
         if cdk.TerraformStack.of(function) is not cdk.TerraformStack.of(self):
-            raise _err("function", function.node.path, "must be in the app's stack",
-                       "create the function in the same LaravelStack")
+            raise config_error(WHERE, "function", function.node.path, "must be in the app's stack",
+                               "create the function in the same LaravelStack", kind="stack")
         if function in self._functions:
             return
         for key, value in self._function_environment().items():
@@ -354,22 +379,22 @@ class LaravelApp(Construct):
         """Set a plain variable on every function of the app, including later-added ones."""
         _check_literal(key)
         if key in self._secrets:
-            raise _err("environment", key, "is already a secret of the app",
-                       "keep each variable in one place")
+            raise config_error(WHERE, "environment", key, "is already a secret of the app",
+                               "keep each variable in one place", kind="duplicate")
         if not isinstance(value, str):
-            raise _err(f"environment[{key!r}]", value, "values must be strings",
-                       f"pass str({value!r})")
+            raise config_error(WHERE, f"environment[{key!r}]", value, "values must be strings",
+                               f"pass str({value!r})", kind="type")
         self._set(key, value)
 
     def add_secret(self, key: str, ref: SecretRef) -> None:
         """Reference a secret on every function of the app and grant its exact read."""
         _check_secret(key, ref, self.region)
         if self._secrets.get(key, ref) != ref:
-            raise _err("secrets", key, "already references another secret",
-                       "use a new variable name")
+            raise config_error(WHERE, "secrets", key, "already references another secret",
+                               "use a new variable name", kind="duplicate")
         if key in self._environment:
-            raise _err("secrets", key, "is already a plain variable of the app",
-                       "keep each variable in one place")
+            raise config_error(WHERE, "secrets", key, "is already a plain variable of the app",
+                               "keep each variable in one place", kind="conflict")
         self._secrets[key] = ref
         for function in self._functions:
             function.add_environment(key, ref.env_value)

@@ -15,7 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from .. import cdk
 from ..cdk import Construct
-from ..errors import ConfigurationError
+from ..errors import config_error
 from .naming import resource_name
 
 
@@ -47,7 +47,7 @@ class Connections:
     def source_groups(self, where: str) -> tuple[str, ...]:
         """The groups traffic from this construct comes from; none is a configuration error."""
         if not self.security_group_ids:
-            raise ConfigurationError(
+            raise config_error(
                 where, f"{self.label}.vpc", None,
                 "it runs outside the VPC, so it has no security group to admit",
                 self._outside_vpc or "give it a VPC (e.g. vpc=VpcConfig(subnet_ids, "
@@ -71,11 +71,11 @@ class Connections:
         """Ingress rules on the owned group from each of ``source``'s groups."""
         where = f"{self.label}.connections"
         if self.owned is None:
-            raise ConfigurationError(
+            raise config_error(
                 where, self.label, None,
                 "its security groups are not created by this library, so no rule can be added",
                 "open the path on the other side (other.connections.allow_to(this)) or in the "
-                "stack that owns the groups",
+                "stack that owns the groups", kind="not_owned",
             )
         ports = self._ports(where, port)
         text = description or f"{source.label} to {self.label}"
@@ -86,13 +86,13 @@ class Connections:
     def _ports(self, where: str, port: int | None) -> tuple[int, ...]:
         if port is None:
             if not self.default_ports:
-                raise ConfigurationError(where, "port", None,
-                                         f"{self.label} has no default port",
-                                         "pass the port to open, e.g. port=443")
+                raise config_error(where, "port", None,
+                                   f"{self.label} has no default port",
+                                   "pass the port to open, e.g. port=443", kind="missing")
             return self.default_ports
         if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65_535:
-            raise ConfigurationError(where, "port", port, "must be a TCP port from 1 to 65535",
-                                     "pass the port the target listens on")
+            raise config_error(where, "port", port, "must be a TCP port from 1 to 65535",
+                               "pass the port the target listens on", kind="range")
         return (port,)
 
 
@@ -100,7 +100,7 @@ def _connections_of(other: object, where: str) -> Connections:
     """``other.connections``, or an error naming what was passed instead."""
     connections = getattr(other, "connections", None)
     if not isinstance(connections, Connections):
-        raise ConfigurationError(
+        raise config_error(
             where, "other", type(other).__name__,
             "must be Connectable (have .connections): a PhpFunction, RedisCache, Database, "
             "DatabaseProxy or another construct of this library",
@@ -124,12 +124,14 @@ def token_label(scope: Construct, value: str, max_length: int = 48) -> str:
             resolver=core.DefaultTokenResolver(core.StringConcat()),
         )
     except Exception as error:  # jsii raises its own error types
-        raise ConfigurationError("PrivateSecurityGroup", "security group id", value,
-                                 f"cannot be resolved to a Terraform expression ({error})",
-                                 fix) from None
+        raise config_error("PrivateSecurityGroup", "security group id", value,
+                           f"cannot be resolved to a Terraform expression ({error})",
+                           fix, kind="unresolvable") from None
     if not isinstance(resolved, str) or not resolved or cdk.is_token(resolved):
-        raise ConfigurationError("PrivateSecurityGroup", "security group id", value,
-                                 f"resolves to {resolved!r}, not a Terraform expression", fix)
+        raise config_error(
+            "PrivateSecurityGroup", "security group id", value,
+            f"resolves to {resolved!r}, not a Terraform expression", fix, kind="unresolved",
+        )
     name = re.sub(r"-{2,}", "-", re.sub(r"[^A-Za-z0-9_]+", "-", resolved)).strip("-")
     if len(name) > max_length:
         digest = hashlib.sha256(name.encode()).hexdigest()[:8]

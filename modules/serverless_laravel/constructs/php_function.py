@@ -25,12 +25,14 @@ from ..build.bref import (
 from ..build.packaging import LAMBDA_MAX_UNZIPPED_BYTES, Package, package_app
 from ..cdk import Construct
 from ..checks import SECURITY_GROUP_ID, SUBNET_ID, check_bool, check_kms_key_arn
-from ..errors import ConfigurationError
+from ..errors import config_error
 from .buckets import PrivateBucket
 from .iam import Grantable, PolicyStatement, ServiceRole, grant_sid
 from .network import Connections
 from .secret_refs import is_safe_value
 from .stack import partition_of, region_of
+
+WHERE = "PhpFunction"
 
 MEMORY_RANGE = (128, 10_240)
 TIMEOUT_RANGE = (1, 900)
@@ -63,10 +65,6 @@ _IMAGE_URI = re.compile(
 _LAYER_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+$")
 
 
-def _err(prop: str, value: object, rule: str, fix: str) -> ConfigurationError:
-    return ConfigurationError("PhpFunction", prop, value, rule, fix)
-
-
 @dataclass(frozen=True)
 class VpcConfig:
     """The existing private subnets and security groups a function's ENIs live in."""
@@ -87,7 +85,7 @@ class VpcConfig:
 def _check_ids(prop: str, ids: tuple[str, ...], pattern: re.Pattern[str], example: str) -> None:
     bad = [i for i in ids if not cdk.is_token(i) and not pattern.match(str(i))]
     if not ids or bad or len(set(ids)) != len(ids):
-        raise ConfigurationError(
+        raise config_error(
             "VpcConfig", prop, list(ids),
             f"must be a non-empty list of distinct ids shaped like {example!r}",
             "pass the ids of the existing private subnets / security groups",
@@ -99,29 +97,34 @@ def _check_range(
 ) -> None:
     low, high = bounds
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise _err(prop, value, f"must be an integer from {low} to {high} {unit} ({why})",
-                   f"pass a value within {low}..{high}")
+        raise config_error(
+            WHERE, prop, value, f"must be an integer from {low} to {high} {unit} ({why})",
+            f"pass a value within {low}..{high}", kind="range",
+        )
 
 
 def _check_variable(key: object, value: object, reserved: Mapping[str, str]) -> None:
     """One variable: a valid name Lambda and Bref leave to us, a string, no literal secret."""
     if not isinstance(key, str) or not _ENV_KEY.match(key):
-        raise _err("environment", key, "keys must match [A-Za-z][A-Za-z0-9_]*",
-                   "rename the variable")
+        raise config_error(WHERE, "environment", key, "keys must match [A-Za-z][A-Za-z0-9_]*",
+                           "rename the variable", kind="name")
     if key in RESERVED_ENV or key in reserved:
-        raise _err("environment", key, "is reserved by Lambda or set by Bref for this function",
-                   "remove it; Lambda/Bref set it themselves")
+        raise config_error(
+            WHERE, "environment", key, "is reserved by Lambda or set by Bref for this function",
+            "remove it; Lambda/Bref set it themselves", kind="reserved",
+        )
     if not isinstance(value, str):
-        raise _err(f"environment[{key!r}]", value, "values must be strings",
-                   f"pass str({value!r})")
+        raise config_error(WHERE, f"environment[{key!r}]", value, "values must be strings",
+                           f"pass str({value!r})")
     if not is_safe_value(key, value):
-        raise _err(
-            "environment", key,
+        raise config_error(
+            WHERE, "environment", key,
             "looks like a secret (a known secret name, or ending in _PASSWORD, _SECRET, _KEY "
             "or _TOKEN) but its value is not a reference; a literal would be readable in the "
             "function's configuration and the Terraform state",
             "store it in SSM Parameter Store (SecureString) or Secrets Manager and pass "
             f"{key}=SecretRef.ssm(<parameter ARN>).env_value (a bref-ssm: reference)",
+            kind="secret",
         )
 
 
@@ -132,8 +135,10 @@ def _literal_size(key: str, value: str | None) -> int:
 
 def _check_size(literal: int) -> int:
     if literal > ENV_BYTES_LIMIT:
-        raise _err("environment", f"{literal} bytes", "Lambda allows 4 KB of variables in total",
-                   "move large values to SSM Parameter Store or Secrets Manager")
+        raise config_error(
+            WHERE, "environment", f"{literal} bytes", "Lambda allows 4 KB of variables in total",
+            "move large values to SSM Parameter Store or Secrets Manager", kind="size",
+        )
     return literal
 
 
@@ -207,50 +212,68 @@ class PhpFunction(Construct):
         _check_range("layers_unzipped_mb", layers_unzipped_mb, (0, 249), "MB",
                      "room for layers inside the 250 MB unzipped limit")
         if log_retention_days not in LOG_RETENTION_DAYS:
-            raise _err("log_retention_days", log_retention_days,
-                       f"must be one of CloudWatch's values {list(LOG_RETENTION_DAYS)}",
-                       "pick the nearest allowed value, e.g. 30")
+            raise config_error(
+                WHERE, "log_retention_days", log_retention_days,
+                f"must be one of CloudWatch's values {list(LOG_RETENTION_DAYS)}",
+                "pick the nearest allowed value, e.g. 30",
+            )
         if reserved_concurrency is not None and (
             isinstance(reserved_concurrency, bool) or not isinstance(reserved_concurrency, int)
             or reserved_concurrency < 0
         ):
-            raise _err("reserved_concurrency", reserved_concurrency,
-                       "must be a non-negative integer (0 disables the function)",
-                       "pass e.g. 100, or None for no reservation")
+            raise config_error(WHERE, "reserved_concurrency", reserved_concurrency,
+                               "must be a non-negative integer (0 disables the function)",
+                               "pass e.g. 100, or None for no reservation")
         if (app is None) == (image_uri is None):
-            raise _err("app/image_uri", {"app": app, "image_uri": image_uri},
-                       "exactly one code source is required",
-                       "pass app= (a Laravel app directory) or image_uri= (an ECR image), not both")
+            raise config_error(
+                WHERE, "app/image_uri", {"app": app, "image_uri": image_uri},
+                "exactly one code source is required",
+                "pass app= (a Laravel app directory) or image_uri= (an ECR image), not both",
+            )
         check_bool("PhpFunction", "tracing", tracing)
         if description is not None and (not isinstance(description, str) or len(description) > 256):
-            raise _err("description", description, "must be a string of at most 256 characters",
-                       "keep the description under 256 characters; put details in tags or docs")
+            raise config_error(
+                WHERE, "description", description, "must be a string of at most 256 characters",
+                "keep the description under 256 characters; put details in tags or docs",
+            )
         if function_name is not None and (
             not isinstance(function_name, str) or not _FUNCTION_NAME.match(function_name)
         ):
-            raise _err("function_name", function_name, "must be 1..64 of [A-Za-z0-9_-]",
-                       "use a shorter name of letters, digits, '-' and '_'")
+            raise config_error(
+                WHERE, "function_name", function_name, "must be 1..64 of [A-Za-z0-9_-]",
+                "use a shorter name of letters, digits, '-' and '_'",
+            )
         if handler is not None and (not isinstance(handler, str) or not handler.strip()):
-            raise _err("handler", handler, "must be a non-empty string",
-                       "pass a file such as 'public/index.php' or a PHP class name")
+            raise config_error(
+                WHERE, "handler", handler, "must be a non-empty string",
+                "pass a file such as 'public/index.php' or a PHP class name", kind="empty",
+            )
         if vpc is not None and not isinstance(vpc, VpcConfig):
-            raise _err("vpc", vpc, "must be a VpcConfig",
-                       "pass vpc=VpcConfig(subnet_ids=(...), security_group_ids=(...))")
+            raise config_error(
+                WHERE, "vpc", vpc, "must be a VpcConfig",
+                "pass vpc=VpcConfig(subnet_ids=(...), security_group_ids=(...))",
+            )
         if isinstance(layers, str):
-            raise _err("layers", layers, "must be a list of layer ARNs, not one string",
-                       f"pass layers=[{layers!r}]")
+            raise config_error(
+                WHERE, "layers", layers, "must be a list of layer ARNs, not one string",
+                f"pass layers=[{layers!r}]", kind="type",
+            )
         bad_layers = [a for a in layers if not isinstance(a, str) or not _LAYER_ARN.match(a)]
         if bad_layers:
-            raise _err("layers", bad_layers, "must be layer version ARNs",
-                       "pass arn:aws:lambda:<region>:<account>:layer:<name>:<version>")
+            raise config_error(
+                WHERE, "layers", bad_layers, "must be layer version ARNs",
+                "pass arn:aws:lambda:<region>:<account>:layer:<name>:<version>", kind="shape",
+            )
         check_kms_key_arn("PhpFunction", kms_key_arn)
 
         self.region = region_of(scope, region, "PhpFunction")
         foreign = [arn for arn in layers if arn.split(":")[3] != self.region]
         if foreign:
-            raise _err("layers", foreign,
-                       f"Lambda loads layers from the function's region ({self.region}) only",
-                       f"use the layer versions published in {self.region}")
+            raise config_error(
+                WHERE, "layers", foreign,
+                f"Lambda loads layers from the function's region ({self.region}) only",
+                f"use the layer versions published in {self.region}", kind="region",
+            )
         self.runtime = runtime
         self.architecture = architecture
         self.timeout = timeout
@@ -268,8 +291,11 @@ class PhpFunction(Construct):
         if app is not None:
             app_dir = Path(app).resolve()
             if not app_dir.is_dir():
-                raise _err("app", str(app), "is not a directory",
-                           "pass the path of the Laravel app (the folder holding artisan)")
+                raise config_error(
+                    WHERE, "app", str(app), "is not a directory",
+                    "pass the path of the Laravel app (the folder holding artisan)",
+                    kind="not_directory",
+                )
             self.bref = resolve_bref_runtime(
                 app=app_dir, region=self.region, php_version=php_version, runtime=runtime,
                 architecture=architecture, handler=handler,
@@ -282,17 +308,23 @@ class PhpFunction(Construct):
             bref_env = dict(self.bref.environment)
         else:
             if not (cdk.is_token(image_uri) or _IMAGE_URI.match(str(image_uri))):
-                raise _err("image_uri", image_uri, "Lambda runs images from Amazon ECR only",
-                           "pass <account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag> or @sha256:")
+                raise config_error(
+                    WHERE, "image_uri", image_uri, "Lambda runs images from Amazon ECR only",
+                    "pass <account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag> or @sha256:",
+                )
             if layers:
-                raise _err("layers", list(layers), "container image functions cannot use layers",
-                           "bake the extensions into the image")
+                raise config_error(
+                    WHERE, "layers", list(layers), "container image functions cannot use layers",
+                    "bake the extensions into the image", kind="image",
+                )
             self.handler = resolve_handler(None, runtime, handler)
             all_layers = ()
             bref_env = {"BREF_RUNTIME": runtime}
         if len(all_layers) > MAX_LAYERS:
-            raise _err("layers", list(all_layers), f"Lambda allows at most {MAX_LAYERS} layers",
-                       "merge layers or move extensions into a container image")
+            raise config_error(
+                WHERE, "layers", list(all_layers), f"Lambda allows at most {MAX_LAYERS} layers",
+                "merge layers or move extensions into a container image", kind="count",
+            )
         self.layers: tuple[str, ...] = tuple(all_layers)
         self._environment = dict(environment or {})
         self._literal_bytes = _check_environment(self._environment, bref_env)

@@ -16,7 +16,7 @@ from .. import cdk
 from ..analysis.connection_budget import register_event_source
 from ..cdk import Construct
 from ..checks import check_int, check_kms_key_arn
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, config_error
 from .iam import Grantable, PolicyStatement, grant_sid
 from .php_function import DEFAULT_TIMEOUTS, TIMEOUT_RANGE, PhpFunction, VpcConfig
 from .wiring import check_functions, resource_name, set_environment, tls_only_queue_policy
@@ -33,10 +33,6 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 def required_visibility_timeout(function_timeout: int, batching_window: int = 0) -> int:
     """AWS's rule for a Lambda-polled queue: six times the function timeout plus the window."""
     return VISIBILITY_FACTOR * function_timeout + batching_window
-
-
-def _err(prop: str, value: object, rule: str, fix: str) -> ConfigurationError:
-    return ConfigurationError(WHERE, prop, value, rule, fix)
 
 
 class QueueWorker(Construct):
@@ -116,8 +112,8 @@ class QueueWorker(Construct):
         """A producer already pointing its default (or same-named) queue elsewhere is refused."""
         for fn in producers:
             if self.environment_key in fn.environment:
-                raise _err(
-                    "producers", fn.node.id,
+                raise config_error(
+                    WHERE, "producers", fn.node.id,
                     f"{fn.node.id} already has {self.environment_key} from another queue",
                     "give this queue a name= (SQS_QUEUE_<NAME>) or wire it to another function",
                 )
@@ -125,8 +121,10 @@ class QueueWorker(Construct):
     @staticmethod
     def _check_name(name: str | None) -> None:
         if name is not None and (not isinstance(name, str) or not _NAME.match(name)):
-            raise _err("name", name, "must be 1..40 lowercase letters, digits or '_', "
-                       "starting with a letter", "pass e.g. name='emails'")
+            raise config_error(
+                WHERE, "name", name, "must be 1..40 lowercase letters, digits or '_', "
+                "starting with a letter", "pass e.g. name='emails'",
+            )
 
     @staticmethod
     def _check_polling(batch_size: int, window: int, maximum_concurrency: int,
@@ -137,16 +135,18 @@ class QueueWorker(Construct):
         check_int(WHERE, "batch_size", batch_size, 1, 10_000, "pass 1..10 (or up to 10000 "
                   "with maximum_batching_window >= 1)")
         if batch_size > 10 and window < 1:
-            raise _err("batch_size", batch_size, "above 10 needs a batching window",
-                       "pass maximum_batching_window=1 or more, or batch_size<=10")
+            raise config_error(WHERE, "batch_size", batch_size, "above 10 needs a batching window",
+                               "pass maximum_batching_window=1 or more, or batch_size<=10")
         check_int(WHERE, "maximum_concurrency", maximum_concurrency, 2, 1000,
                   "pass 2..1000 (Lambda's range for SQS event sources)")
         if isinstance(reserved_concurrency, int) and 0 < reserved_concurrency \
                 < maximum_concurrency:
-            raise _err("reserved_concurrency", reserved_concurrency,
-                       f"is below maximum_concurrency ({maximum_concurrency}), so Lambda would "
-                       "throttle the event source instead of capping it",
-                       "omit reserved_concurrency or make it at least maximum_concurrency")
+            raise config_error(
+                WHERE, "reserved_concurrency", reserved_concurrency,
+                f"is below maximum_concurrency ({maximum_concurrency}), so Lambda would "
+                "throttle the event source instead of capping it",
+                "omit reserved_concurrency or make it at least maximum_concurrency",
+            )
 
     @staticmethod
     def _check_options(function_options: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -156,8 +156,10 @@ class QueueWorker(Construct):
                                        "memory_size", "php_version", "vpc",
                                        "reserved_concurrency", "environment"})
         if clash:
-            raise _err("function_options", clash, "repeat props QueueWorker sets itself",
-                       "pass them as QueueWorker's own arguments")
+            raise config_error(
+                WHERE, "function_options", clash, "repeat props QueueWorker sets itself",
+                "pass them as QueueWorker's own arguments",
+            )
         return options
 
     @staticmethod
@@ -165,14 +167,16 @@ class QueueWorker(Construct):
         """The queue's visibility timeout: AWS's minimum by default, never below it."""
         required = required_visibility_timeout(timeout, window)
         if required > MAX_VISIBILITY:
-            raise _err("timeout", timeout, f"needs a visibility timeout of {required}s, above "
-                       f"SQS's {MAX_VISIBILITY}s", "lower the worker timeout")
+            raise config_error(
+                WHERE, "timeout", timeout, f"needs a visibility timeout of {required}s, above "
+                f"SQS's {MAX_VISIBILITY}s", "lower the worker timeout",
+            )
         if explicit is None:
             return required
         if isinstance(explicit, bool) or not isinstance(explicit, int) \
                 or not required <= explicit <= MAX_VISIBILITY:
-            raise _err(
-                "visibility_timeout", explicit,
+            raise config_error(
+                WHERE, "visibility_timeout", explicit,
                 f"must be at least {VISIBILITY_FACTOR} x the worker timeout ({timeout}s) plus "
                 f"the batching window ({window}s) = {required}s, and at most {MAX_VISIBILITY}s "
                 "(else messages are redelivered while a worker still runs them)",

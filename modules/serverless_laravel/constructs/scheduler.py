@@ -19,7 +19,7 @@ import weakref
 from .. import cdk
 from ..cdk import Construct
 from ..checks import check_bool, check_int, check_kms_key_arn
-from ..errors import ConfigurationError
+from ..errors import config_error
 from .iam import PolicyStatement, ServiceRole, grant_sid
 from .php_function import PhpFunction
 from .wiring import resource_name, tls_only_queue_policy
@@ -35,10 +35,6 @@ _AT = re.compile(r"^at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\)$")
 _TIMEZONE = re.compile(r"^(UTC|[A-Z][A-Za-z_]+(/[A-Za-z0-9_+-]+){1,2})$")
 
 
-def _err(prop: str, value: object, rule: str, fix: str) -> ConfigurationError:
-    return ConfigurationError(WHERE, prop, value, rule, fix)
-
-
 def check_schedule_expression(expression: object) -> str:
     """A Scheduler expression: ``rate(N unit)`` (singular for 1), ``cron(6 fields)``, ``at()``."""
     text = expression if isinstance(expression, str) else ""
@@ -49,10 +45,12 @@ def check_schedule_expression(expression: object) -> str:
             return text
     elif _CRON.match(text) or _AT.match(text):
         return text
-    raise _err("schedule_expression", expression,
-               "must be rate(1 minute), rate(N minutes|hours|days), cron(6 fields) or "
-               "at(yyyy-mm-ddThh:mm:ss)",
-               "e.g. 'rate(1 minute)' (singular for 1) or 'cron(0 3 * * ? *)'")
+    raise config_error(
+        WHERE, "schedule_expression", expression,
+        "must be rate(1 minute), rate(N minutes|hours|days), cron(6 fields) or "
+        "at(yyyy-mm-ddThh:mm:ss)",
+        "e.g. 'rate(1 minute)' (singular for 1) or 'cron(0 3 * * ? *)'",
+    )
 
 
 # The Scheduler that owns each console function's event invoke config (Lambda allows one per
@@ -98,16 +96,20 @@ class Scheduler(Construct):
         dead_letter_retention_days: int = 14,
     ) -> None:
         if not isinstance(console, PhpFunction) or console.runtime != "console":
-            raise _err("console", getattr(console, "runtime", console),
-                       "must be a PhpFunction with runtime='console' (Bref runs artisan there)",
-                       "pass the console function, e.g. PhpFunction(..., runtime='console')")
+            raise config_error(
+                WHERE, "console", getattr(console, "runtime", console),
+                "must be a PhpFunction with runtime='console' (Bref runs artisan there)",
+                "pass the console function, e.g. PhpFunction(..., runtime='console')",
+            )
         check_schedule_expression(schedule_expression)
         if not isinstance(timezone, str) or not _TIMEZONE.match(timezone):
-            raise _err("timezone", timezone, "must be an IANA time zone name",
-                       "pass e.g. 'UTC' or 'Europe/Paris'")
+            raise config_error(WHERE, "timezone", timezone, "must be an IANA time zone name",
+                               "pass e.g. 'UTC' or 'Europe/Paris'")
         if not isinstance(command, str) or not command.strip():
-            raise _err("command", command, "must be a non-empty artisan command line",
-                       "pass e.g. 'schedule:run'")
+            raise config_error(
+                WHERE, "command", command, "must be a non-empty artisan command line",
+                "pass e.g. 'schedule:run'",
+            )
         check_int(WHERE, "maximum_retry_attempts", maximum_retry_attempts, *RETRY_ATTEMPTS,
                   "pass 0..185 (EventBridge Scheduler's range)")
         check_int(WHERE, "maximum_event_age", maximum_event_age, *EVENT_AGE,
@@ -122,8 +124,8 @@ class Scheduler(Construct):
         check_bool(WHERE, "enabled", enabled)
         owner = _INVOKE_CONFIGS.get(console)
         if owner is not None and owner[1:] != (lambda_retry_attempts, lambda_event_age):
-            raise _err(
-                "lambda_retry_attempts/lambda_event_age",
+            raise config_error(
+                WHERE, "lambda_retry_attempts/lambda_event_age",
                 {"lambda_retry_attempts": lambda_retry_attempts,
                  "lambda_event_age": lambda_event_age},
                 f"{console.node.id} already has an async invoke config from {owner[0]} "

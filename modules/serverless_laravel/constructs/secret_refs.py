@@ -13,8 +13,10 @@ from dataclasses import dataclass
 
 from .. import cdk
 from ..checks import KMS_KEY_ARN
-from ..errors import ConfigurationError
+from ..errors import config_error
 from .iam import PolicyStatement, sid_for
+
+WHERE = "SecretRef"
 
 BREF_SSM_PREFIX = "bref-ssm:"
 KNOWN_SECRETS = frozenset({
@@ -62,10 +64,6 @@ _SECRET_ARN = re.compile(
 _NAME = re.compile(r"^[A-Za-z0-9_.\-/+=@]{1,2048}$")
 
 
-def _err(prop: str, value: object, rule: str, fix: str) -> ConfigurationError:
-    return ConfigurationError("SecretRef", prop, value, rule, fix)
-
-
 @dataclass(frozen=True)
 class _Parsed:
     partition: str
@@ -92,42 +90,59 @@ class SecretRef:
 
     def __post_init__(self) -> None:
         if not isinstance(self.arn, str) or not self.arn:
-            raise _err("arn", self.arn, "must be an SSM parameter ARN or a Secrets Manager "
-                       "secret ARN", "pass arn:aws:ssm:<region>:<account>:parameter/<name>")
+            raise config_error(
+                WHERE, "arn", self.arn, "must be an SSM parameter ARN or a Secrets Manager "
+                "secret ARN", "pass arn:aws:ssm:<region>:<account>:parameter/<name>", kind="empty",
+            )
         if self.json_key is not None:
-            raise _err(
-                "json_key", self.json_key,
+            raise config_error(
+                WHERE, "json_key", self.json_key,
                 "Bref's secrets loader puts a secret's whole SecretString in the variable; it "
                 "cannot pick one JSON key",
                 "store that value in its own secret or SecureString parameter and reference it",
             )
         if self.kms_key_arn is not None and not cdk.is_token(self.kms_key_arn) \
                 and not KMS_KEY_ARN.match(self.kms_key_arn):
-            raise _err("kms_key_arn", self.kms_key_arn, "must be a KMS key ARN (not an alias)",
-                       "pass arn:aws:kms:<region>:<account>:key/<id>")
+            raise config_error(
+                WHERE, "kms_key_arn", self.kms_key_arn, "must be a KMS key ARN (not an alias)",
+                "pass arn:aws:kms:<region>:<account>:key/<id>",
+            )
         if self.kind is not None and self.kind not in KINDS:
-            raise _err("kind", self.kind, f"must be one of {list(KINDS)}",
-                       "build the reference with SecretRef.ssm() or SecretRef.secrets_manager()")
+            raise config_error(
+                WHERE, "kind", self.kind, f"must be one of {list(KINDS)}",
+                "build the reference with SecretRef.ssm() or SecretRef.secrets_manager()",
+                kind="choice",
+            )
         if cdk.is_token(self.arn):
             self._check_token_ref()
             return
         if self.name is not None:
-            raise _err("name", self.name, "is read from a literal ARN", "drop name=")
+            raise config_error(
+                WHERE, "name", self.name, "is read from a literal ARN", "drop name=", kind="unused",
+            )
         kind = "ssm" if _PARAMETER_ARN.match(self.arn) else "secretsmanager"
         self._parsed()
         if self.kind not in (None, kind):
-            raise _err("arn", self.arn, f"is not a {KINDS[self.kind]} ARN",
-                       f"use SecretRef.{'ssm' if kind == 'ssm' else 'secrets_manager'}() for it")
+            raise config_error(
+                WHERE, "arn", self.arn, f"is not a {KINDS[self.kind]} ARN",
+                f"use SecretRef.{'ssm' if kind == 'ssm' else 'secrets_manager'}() for it",
+                kind="kind_mismatch",
+            )
         object.__setattr__(self, "kind", kind)
 
     def _check_token_ref(self) -> None:
         """A token ARN carries neither its kind nor its name: both must be given."""
         if self.kind is None:
-            raise _err("kind", None, "is required when arn is a token",
-                       "build the reference with SecretRef.ssm() or SecretRef.secrets_manager()")
+            raise config_error(
+                WHERE, "kind", None, "is required when arn is a token",
+                "build the reference with SecretRef.ssm() or SecretRef.secrets_manager()",
+                kind="missing",
+            )
         if self.name is None or not _NAME.match(self.name):
-            raise _err("name", self.name, "is required when arn is a token, as the "
-                       "parameter or secret name", "pass name='/my-app/app-key'")
+            raise config_error(
+                WHERE, "name", self.name, "is required when arn is a token, as the "
+                "parameter or secret name", "pass name='/my-app/app-key'", kind="missing",
+            )
 
     @classmethod
     def ssm(cls, parameter_arn: str, *, kms_key_arn: str | None = None,
@@ -150,12 +165,12 @@ class SecretRef:
         """Partition, region, account and name out of a literal ARN; a bad ARN is an error."""
         match = _PARAMETER_ARN.match(self.arn) or _SECRET_ARN.match(self.arn)
         if not match:
-            raise _err(
-                "arn", self.arn,
+            raise config_error(
+                WHERE, "arn", self.arn,
                 "must be an SSM parameter ARN or a Secrets Manager secret's full ARN (ending "
                 "in '-' and six characters)",
                 "copy the ARN from the console or `aws ssm get-parameter` / "
-                "`aws secretsmanager describe-secret`",
+                "`aws secretsmanager describe-secret`", kind="shape",
             )
         partition, region, account, rest = match.groups()
         if match.re is _PARAMETER_ARN:

@@ -7,7 +7,7 @@ from typing import Any
 
 from .. import cdk
 from ..cdk import Construct
-from ..errors import ConfigurationError
+from ..errors import config_error
 
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 
@@ -24,13 +24,13 @@ def partition_of(region: str) -> str:
 def check_region(region: Any, where: str = "LaravelStack") -> str:
     """A concrete region name; a token or a malformed name is an error (layers are per region)."""
     if cdk.is_token(region) or not isinstance(region, str) or not _REGION.match(region):
-        raise ConfigurationError(
+        raise config_error(
             where,
             "region",
             region,
             "must be a concrete AWS region name known at synth time (Bref layer ARNs and "
             "IAM resource ARNs are per region)",
-            "pass a literal such as region='eu-west-1', not a variable or token",
+            "pass a literal such as region='eu-west-1', not a variable or token", kind="shape",
         )
     return region
 
@@ -55,9 +55,9 @@ class LaravelStack(cdk.TerraformStack):
         if tags is not None and (not isinstance(tags, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in tags.items()
         )):
-            raise ConfigurationError("LaravelStack", "tags", tags,
-                                     "must map strings to strings (AWS tags are strings)",
-                                     "pass e.g. tags={'Team': 'platform', 'CostCenter': '42'}")
+            raise config_error("LaravelStack", "tags", tags,
+                               "must map strings to strings (AWS tags are strings)",
+                               "pass e.g. tags={'Team': 'platform', 'CostCenter': '42'}")
         super().__init__(scope, id)
         self.region = region
         self.partition = partition_of(region)
@@ -82,11 +82,12 @@ def region_of(construct: Construct, explicit: str | None = None, where: str = ""
         ]
         region = providers[0].region if providers else None
     if region is None:
-        raise ConfigurationError(
+        raise config_error(
             where,
             "region",
             None,
             "the stack has no AWS provider with a region and none was passed",
             "build the stack with LaravelStack(app, id, region='eu-west-1') or pass region=",
+            kind="missing",
         )
     return check_region(region, where)

@@ -10,7 +10,7 @@ from typing import Any
 
 from .. import cdk
 from ..cdk import Construct
-from ..errors import ConfigurationError
+from ..errors import config_error
 from .iam import deny_insecure_transport, policy_document
 from .naming import resource_name
 from .php_function import PhpFunction
@@ -23,8 +23,8 @@ def check_functions(where: str, prop: str, value: Any) -> tuple[PhpFunction, ...
     """A sequence of PhpFunctions."""
     functions = tuple(value) if isinstance(value, (list, tuple)) else None
     if functions is None or not all(isinstance(f, PhpFunction) for f in functions):
-        raise ConfigurationError(where, prop, value, "must be a list of PhpFunction",
-                                 "pass the PhpFunction constructs, e.g. [web, console]")
+        raise config_error(where, prop, value, "must be a list of PhpFunction",
+                           "pass the PhpFunction constructs, e.g. [web, console]", kind="type")
     return functions
 
 
@@ -32,7 +32,7 @@ def set_environment(fn: PhpFunction, key: str, value: str, where: str) -> None:
     """Set one variable on ``fn``; a different value already there is a wiring conflict."""
     existing = fn.environment.get(key)
     if existing is not None and existing != value:
-        raise ConfigurationError(
+        raise config_error(
             where, f"{fn.node.id}.environment[{key!r}]", value,
             f"{fn.node.id} already has {key}={existing!r} from another construct",
             "wire each function to one default queue/cache/database; use named queues for more",

@@ -36,7 +36,7 @@ from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoRegionError, ReadTimeoutError
 
-from ..errors import ConfigurationError
+from ..errors import config_error
 
 Kind = Literal["ok", "command_failed", "function_error", "timeout"]
 
@@ -102,35 +102,34 @@ class ArtisanResult:
     log_tail: str | None = None
 
 
-def _bad(prop: str, value: Any, rule: str, fix: str) -> ConfigurationError:
-    """A ConfigurationError located at this command."""
-    return ConfigurationError(WHERE, prop, value, rule, fix)
-
-
 def check_function_name(name: str) -> None:
     """Reject names Lambda would refuse, before any request is made."""
     if not name:
-        raise _bad("function", name, "is empty", "pass --function NAME or its ARN")
+        raise config_error(
+            WHERE, "function", name, "is empty", "pass --function NAME or its ARN", kind="empty",
+        )
     if not any(p.fullmatch(name) for p in (FUNCTION_NAME, PARTIAL_ARN, FUNCTION_ARN)):
-        raise _bad(
-            "function",
+        raise config_error(
+            WHERE, "function",
             name,
             "is not a Lambda function name (letters, digits, - and _, up to 64) or ARN",
-            "pass the console function's name or its full ARN",
+            "pass the console function's name or its full ARN", kind="shape",
         )
 
 
 def check_qualifier(qualifier: str | None) -> None:
     """Reject a version or alias Lambda would refuse."""
     if qualifier is not None and not QUALIFIER.fullmatch(qualifier):
-        raise _bad("qualifier", qualifier, "is not a version or alias", "pass e.g. $LATEST or live")
+        raise config_error(
+            WHERE, "qualifier", qualifier, "is not a version or alias", "pass e.g. $LATEST or live",
+        )
 
 
 def check_timeout(timeout: int) -> None:
     """The read timeout must outlast the function, which Lambda stops after 900 s at most."""
     if not 1 <= timeout <= DEFAULT_TIMEOUT:
-        raise _bad(
-            "timeout",
+        raise config_error(
+            WHERE, "timeout",
             timeout,
             f"must be 1..{DEFAULT_TIMEOUT} seconds",
             f"use the function's timeout plus a few seconds, at most {DEFAULT_TIMEOUT}",
@@ -164,21 +163,32 @@ def dangerous_match(name: str) -> str | None:
 def check_args(args: Sequence[str], *, allow_dangerous: bool = False) -> None:
     """Reject an empty command, NUL bytes and deny-listed commands unless allowed."""
     if isinstance(args, str):
-        raise _bad("args", args, "is one string, not a list", "pass e.g. ['migrate', '--force']")
+        raise config_error(
+            WHERE, "args", args, "is one string, not a list", "pass e.g. ['migrate', '--force']",
+            kind="type",
+        )
     if not args:
-        raise _bad("args", list(args), "no artisan command given", "append e.g. -- migrate --force")
+        raise config_error(
+            WHERE, "args", list(args), "no artisan command given", "append e.g. -- migrate --force",
+            kind="empty",
+        )
     if any("\0" in arg for arg in args):
-        raise _bad("args", list(args), "an argument holds a NUL byte", "remove it")
+        raise config_error(
+            WHERE, "args", list(args), "an argument holds a NUL byte", "remove it", kind="nul",
+        )
     name = command_name(args)
     if name == "":
-        raise _bad("args", list(args), "the command name is empty", "name an artisan command")
+        raise config_error(
+            WHERE, "args", list(args), "the command name is empty", "name an artisan command",
+            kind="empty_name",
+        )
     denied = None if name is None or allow_dangerous else dangerous_match(name)
     if denied is not None:
-        raise _bad(
-            "args",
+        raise config_error(
+            WHERE, "args",
             list(args),
             f"`{name}` runs `{denied}`: {DANGEROUS_COMMANDS[denied]}",
-            "pass --force-dangerous if you really mean it",
+            "pass --force-dangerous if you really mean it", kind="dangerous",
         )
 
 
@@ -186,7 +196,10 @@ def build_payload(args: Sequence[str]) -> str:
     """The Invoke payload: the JSON string of the shell-quoted artisan command line."""
     payload = json.dumps(shlex.join(args))
     if len(payload.encode()) > MAX_PAYLOAD_BYTES:
-        raise _bad("args", f"{len(payload)} bytes", "exceeds Lambda's 6 MB request", "shorten them")
+        raise config_error(
+            WHERE, "args", f"{len(payload)} bytes", "exceeds Lambda's 6 MB request", "shorten them",
+            kind="size",
+        )
     return payload
 
 
@@ -209,7 +222,9 @@ def validate_invocation(
 def check_endpoint_url(endpoint_url: str | None) -> None:
     """An endpoint override must be an http(s) URL; boto3 would fail later with less context."""
     if endpoint_url is not None and not endpoint_url.startswith(("http://", "https://")):
-        raise _bad("endpoint_url", endpoint_url, "is not an http(s) URL", "pass e.g. http://...")
+        raise config_error(
+            WHERE, "endpoint_url", endpoint_url, "is not an http(s) URL", "pass e.g. http://...",
+        )
 
 
 def arn_region(function_name: str) -> str | None:

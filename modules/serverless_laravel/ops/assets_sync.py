@@ -30,7 +30,7 @@ from typing import Any, Literal, TypeVar
 
 from ..build.progress import ProgressReporter, Silent
 from ..checks import RESERVED_BUCKET_PREFIXES, RESERVED_BUCKET_SUFFIXES
-from ..errors import ConfigurationError
+from ..errors import config_error
 
 IMMUTABLE_CACHE_CONTROL = "public, max-age=31536000, immutable"
 DEFAULT_CACHE_CONTROL = "public, max-age=300"
@@ -226,15 +226,11 @@ class _Settings:
     exclude: tuple[str, ...] = ()
 
 
-def _err(prop: str, value: object, rule: str, fix: str) -> ConfigurationError:
-    return ConfigurationError(WHERE, prop, value, rule, fix)
-
-
 def validate_bucket_name(bucket: str) -> None:
     """Raise ConfigurationError unless ``bucket`` follows the S3 general-purpose naming rules."""
     fix = "pass the assets bucket's name, e.g. the `assets_bucket` output of the stack"
     if not bucket:
-        raise _err("bucket", bucket, "the bucket name is empty", fix)
+        raise config_error(WHERE, "bucket", bucket, "the bucket name is empty", fix, kind="empty")
     valid = (
         _BUCKET_NAME.fullmatch(bucket)
         and ".." not in bucket
@@ -247,24 +243,29 @@ def validate_bucket_name(bucket: str) -> None:
             "S3 bucket names are 3-63 characters of lowercase letters, digits, '.' and '-', "
             "start and end with a letter or digit, and are not IP addresses or reserved names"
         )
-        raise _err("bucket", bucket, rule, fix)
+        raise config_error(WHERE, "bucket", bucket, rule, fix, kind="shape")
 
 
 def validate(public_dir: Path, bucket: str, prefix: str, workers: int) -> None:
     """Raise ConfigurationError for arguments that would fail or surprise before any request."""
     if not public_dir.is_dir():
         state = "does not exist" if not public_dir.exists() else "is not a directory"
-        raise _err("public_dir", str(public_dir), f"the path {state}", "pass the app's public/")
+        raise config_error(
+            WHERE, "public_dir", str(public_dir), f"the path {state}", "pass the app's public/",
+            kind="missing",
+        )
     validate_bucket_name(bucket)
     if prefix.startswith("/"):
-        raise _err(
-            "prefix",
+        raise config_error(
+            WHERE, "prefix",
             prefix,
             "S3 keys do not start with '/'; a leading slash makes an empty first path segment",
             f"use {prefix.lstrip('/')!r}",
         )
     if not 1 <= workers <= MAX_WORKERS:
-        raise _err("workers", workers, f"must be between 1 and {MAX_WORKERS}", "use e.g. 8")
+        raise config_error(
+            WHERE, "workers", workers, f"must be between 1 and {MAX_WORKERS}", "use e.g. 8",
+        )
 
 
 def _normalize_prefix(prefix: str) -> str:
@@ -301,11 +302,11 @@ def _collect(public_dir: Path, exclude: Sequence[str]) -> tuple[list[LocalFile],
             continue
         size = path.stat().st_size
         if size > MAX_OBJECT_BYTES:
-            raise _err(
-                "public_dir",
+            raise config_error(
+                WHERE, "public_dir",
                 rel,
                 f"the file is over {MAX_OBJECT_BYTES} bytes, the limit of one S3 PUT",
-                "serve large media from a separate bucket, or --exclude it",
+                "serve large media from a separate bucket, or --exclude it", kind="size",
             )
         files.append(LocalFile(path, rel, size))
     return files, skipped
