@@ -15,6 +15,7 @@ from examples.paths import LARAVEL_APP
 from serverless_laravel import (
     Database,
     DatabaseProxy,
+    FunctionOptions,
     LaravelApp,
     LaravelStack,
     QueueWorker,
@@ -47,8 +48,8 @@ class ServerlessLaravelStack(LaravelStack):
         self.laravel = LaravelApp(
             self, "laravel", app=app, name="example-laravel", vpc=vpc,
             secrets={"APP_KEY": SecretRef.ssm(APP_KEY_PARAMETER)},
-            web_reserved_concurrency=WEB_CONCURRENCY,
-            console_reserved_concurrency=CONSOLE_CONCURRENCY,
+            web=FunctionOptions(reserved_concurrency=WEB_CONCURRENCY),
+            console=FunctionOptions(reserved_concurrency=CONSOLE_CONCURRENCY),
             waf_rate_limit=2000, log_retention_days=30,
         )
         self.jobs = QueueWorker(

@@ -105,6 +105,7 @@ TerraformVariable = core.TerraformVariable
 AssetType = core.AssetType
 Token = core.Token
 Fn = core.Fn
+Testing = core.Testing
 
 
 @cache

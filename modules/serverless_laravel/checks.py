@@ -37,12 +37,25 @@ def check_bool(where: str, prop: str, value: Any) -> bool:
     return value
 
 
-def check_int(where: str, prop: str, value: Any, low: int, high: int, fix: str) -> int:
-    """``value`` as an int within ``low..high`` (bools refused), else a ConfigurationError."""
+def check_int(where: str, prop: str, value: Any, low: int, high: int, fix: str | None = None,
+              *, unit: str = "", why: str = "") -> int:
+    """``value`` as an int within ``low..high`` (bools refused), else a ConfigurationError.
+
+    ``unit`` and ``why`` complete the rule ("from 128 to 10240 MB (Lambda's range)").
+    """
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise config_error(where, prop, value, f"must be an integer from {low} to {high}",
-                           fix, kind="range")
+        rule = f"must be an integer from {low} to {high}" + (f" {unit}" if unit else "") \
+            + (f" ({why})" if why else "")
+        raise config_error(where, prop, value, rule, fix or f"pass a value within {low}..{high}",
+                           kind="range")
     return value
+
+
+def check_optional_int(where: str, prop: str, value: Any, low: int, high: int,
+                       fix: str | None = None, *, unit: str = "", why: str = "") -> int | None:
+    """``None``, or ``value`` checked by :func:`check_int`."""
+    return None if value is None else check_int(where, prop, value, low, high, fix, unit=unit,
+                                                why=why)
 
 
 def check_choice(where: str, prop: str, value: Any, choices: Sequence[str]) -> str:

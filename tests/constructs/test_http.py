@@ -11,6 +11,7 @@ import pytest
 from serverless_laravel import (
     Assets,
     Cors,
+    FunctionOptions,
     HttpApi,
     LaravelApp,
     LaravelStack,
@@ -77,7 +78,7 @@ def build(app: App) -> None:
                  "DB_PASSWORD": SecretRef.secrets_manager(DB_SECRET_ARN)},
         environment={"SESSION_DRIVER": "cookie"}, maintenance=True, waf_rate_limit=1500,
         domain_name="shop.example.com", certificate_arn=EDGE_CERT, hosted_zone_id=ZONE,
-        web_memory=2048, console_timeout=300,
+        web=FunctionOptions(memory_size=2048), console=FunctionOptions(timeout=300),
     )
     worker = PhpFunction(shop, "worker", app=LARAVEL_APP, runtime="function",
                          handler=QUEUE_HANDLER)
@@ -780,10 +781,18 @@ def app_props(**props: object) -> dict:
 @pytest.mark.parametrize(
     ("props", "prop"),
     [
-        ({"web_timeout": 30}, "web_timeout"),
+        ({"web": FunctionOptions(timeout=30)}, "web.timeout"),
+        ({"web": {"memory_size": 2048}}, "web"),
+        ({"console": 1024}, "console"),
+        ({"web": FunctionOptions(environment={"DB_PASSWORD": "hunter2"})}, "web.environment"),
+        ({"console": FunctionOptions(environment={"APP_URL": "https://x"})},
+         "console.environment"),
+        ({"web": FunctionOptions(environment={"N": 1})}, "web.environment['N']"),
+        ({"web_timeout": 30}, "web.timeout"),
         ({"web_timeout": 0}, "web_timeout"),
         ({"web_memory": 64}, "web_memory"),
         ({"console_timeout": 901}, "console_timeout"),
+        ({"web_memory": 2048, "web": FunctionOptions(memory_size=1024)}, "web_memory"),
         ({"environment": {"APP_KEY": "base64:c2VjcmV0"}}, "environment"),
         ({"environment": {"DB_PASSWORD": "hunter2"}}, "environment"),
         ({"environment": {"STRIPE_WEBHOOK_SECRET": "whsec"}}, "environment"),
@@ -812,6 +821,7 @@ def app_props(**props: object) -> dict:
         ({"name": "n" * 4100}, "environment"),
     ],
 )
+@pytest.mark.filterwarnings("ignore:LaravelApp.*is deprecated:DeprecationWarning")
 def test_laravel_app_bad_props(stack: LaravelStack, props: dict, prop: str) -> None:
     with pytest.raises(ConfigurationError) as error:
         LaravelApp(stack, "bad", **app_props(**props))

@@ -6,7 +6,14 @@ import json
 
 import pytest
 
-from serverless_laravel import LaravelStack, PhpFunction, QueueWorker, Scheduler, VpcConfig
+from serverless_laravel import (
+    FunctionOptions,
+    LaravelStack,
+    PhpFunction,
+    QueueWorker,
+    Scheduler,
+    VpcConfig,
+)
 from serverless_laravel.cdk import App
 from serverless_laravel.constructs.queue_worker import QUEUE_HANDLER, required_visibility_timeout
 from serverless_laravel.errors import ConfigurationError
@@ -25,10 +32,10 @@ def build(app: App) -> None:
     web = PhpFunction(stack, "web", image_uri=IMAGE, reserved_concurrency=50)
     console = PhpFunction(stack, "console", image_uri=IMAGE, runtime="console")
     QueueWorker(stack, "jobs", app=APP, vpc=VPC, producers=[web, console],
-                maximum_concurrency=25, reserved_concurrency=40)
+                maximum_concurrency=25, function=FunctionOptions(reserved_concurrency=40))
     QueueWorker(stack, "emails", image_uri=IMAGE, name="emails", producers=[web],
-                kms_key_arn=KEY, timeout=30, batch_size=50, maximum_batching_window=5,
-                visibility_timeout=600, max_receive_count=5)
+                kms_key_arn=KEY, function=FunctionOptions(timeout=30), batch_size=50,
+                maximum_batching_window=5, visibility_timeout=600, max_receive_count=5)
     Scheduler(stack, "scheduler", console=console)
     Scheduler(stack, "nightly", console=console, schedule_expression="cron(0 3 * * ? *)",
               timezone="Europe/Paris", command="backup:run --only-db", kms_key_arn=KEY,
@@ -276,8 +283,11 @@ def empty() -> LaravelStack:
         ({"message_retention_days": 15}, "message_retention_days"),
         ({"visibility_timeout": 359}, "visibility_timeout"),
         ({"visibility_timeout": 43_201}, "visibility_timeout"),
-        ({"timeout": 900, "maximum_batching_window": 0, "visibility_timeout": 100},
-         "visibility_timeout"),
+        ({"function": FunctionOptions(timeout=900), "maximum_batching_window": 0,
+          "visibility_timeout": 100}, "visibility_timeout"),
+        ({"function": {"timeout": 30}}, "function"),
+        ({"function": FunctionOptions(reserved_concurrency=5), "maximum_concurrency": 10},
+         "reserved_concurrency"),
         ({"timeout": 901}, "timeout"),
         ({"maximum_batching_window": 301}, "maximum_batching_window"),
         ({"name": "Emails"}, "name"),
@@ -289,6 +299,7 @@ def empty() -> LaravelStack:
         ({"reserved_concurrency": -1}, "reserved_concurrency"),
     ],
 )
+@pytest.mark.filterwarnings("ignore:QueueWorker.*is deprecated:DeprecationWarning")
 def test_bad_queue_props_raise_and_leave_nothing(empty: LaravelStack, props: dict,
                                                  prop: str) -> None:
     before = len(empty.node.children)

@@ -16,7 +16,8 @@ from .. import cdk
 from ..cdk import Construct
 from ..checks import check_bool
 from ..errors import config_error
-from .php_function import LOG_RETENTION_DAYS, PhpFunction, default_function_name
+from .function_options import LOG_RETENTION_DAYS
+from .php_function import PhpFunction, default_function_name
 from .stack import region_of
 
 WHERE = "HttpApi"

@@ -28,8 +28,9 @@ from .assets import (
     check_waf,
 )
 from .buckets import PrivateBucket
+from .function_options import FunctionOptions, check_options, merge_deprecated
 from .http_api import MAX_WEB_TIMEOUT, HttpApi, check_retention, check_throttling
-from .php_function import ENV_BYTES_LIMIT, MEMORY_RANGE, TIMEOUT_RANGE, PhpFunction, VpcConfig
+from .php_function import ENV_BYTES_LIMIT, PhpFunction, VpcConfig
 from .secret_refs import SecretRef, is_secret_name
 from .stack import partition_of, region_of
 
@@ -44,12 +45,6 @@ STORAGE_BUCKET_PREFIX = "laravel-storage-"
 ASSETS_BUCKET_PREFIX = "laravel-assets-"
 REQUIRED_SECRETS: tuple[str, ...] = ("APP_KEY",)
 _ENV_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-
-
-def _check_int(prop: str, value: object, low: int, high: int, rule: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise config_error(WHERE, prop, value, f"must be an integer from {low} to {high} {rule}",
-                           f"pass a value within {low}..{high}", kind="range")
 
 
 def _check_literal(key: str, where: str = "environment") -> None:
@@ -131,13 +126,9 @@ class LaravelApp(Construct):
         app_env: str = "production",
         php_version: str = "8.4",
         architecture: str = "x86_64",
-        web_memory: int = 1024,
-        web_timeout: int = 28,
-        console_memory: int = 1024,
-        console_timeout: int = 120,
+        web: FunctionOptions | None = None,
+        console: FunctionOptions | None = None,
         vpc: VpcConfig | None = None,
-        web_reserved_concurrency: int | None = None,
-        console_reserved_concurrency: int | None = None,
         domain_name: str | None = None,
         certificate_arn: str | None = None,
         hosted_zone_id: str | None = None,
@@ -151,14 +142,24 @@ class LaravelApp(Construct):
         throttling_burst_limit: int = 1000,
         throttling_rate_limit: float = 500.0,
         force_destroy: bool = False,
+        web_memory: int | None = None,
+        web_timeout: int | None = None,
+        console_memory: int | None = None,
+        console_timeout: int | None = None,
+        web_reserved_concurrency: int | None = None,
+        console_reserved_concurrency: int | None = None,
     ) -> None:
         self.region = region_of(scope, None, "LaravelApp")
         self.name = name or id
-        self._check_functions(app, web_memory, web_timeout, console_memory, console_timeout)
-        for prop, cap in (("web_reserved_concurrency", web_reserved_concurrency),
-                          ("console_reserved_concurrency", console_reserved_concurrency)):
-            if cap is not None:
-                _check_int(prop, cap, 0, 1_000_000, "(0 disables the function)")
+        web = merge_deprecated(WHERE, "web", check_options(WHERE, "web", web), {
+            "web_memory": ("memory_size", web_memory), "web_timeout": ("timeout", web_timeout),
+            "web_reserved_concurrency": ("reserved_concurrency", web_reserved_concurrency)})
+        console = merge_deprecated(WHERE, "console", check_options(WHERE, "console", console), {
+            "console_memory": ("memory_size", console_memory),
+            "console_timeout": ("timeout", console_timeout),
+            "console_reserved_concurrency": ("reserved_concurrency",
+                                             console_reserved_concurrency)})
+        self._check_functions(app, web, console)
         check_throttling("LaravelApp", throttling_burst_limit, throttling_rate_limit)
         check_retention("LaravelApp", log_retention_days)
         paths = check_static_paths("LaravelApp", static_paths)
@@ -175,24 +176,27 @@ class LaravelApp(Construct):
         check_bool("LaravelApp", "maintenance", maintenance)
         check_bool("LaravelApp", "force_destroy", force_destroy)
         user_env = dict(environment or {})
-        for key, value in user_env.items():
-            _check_literal(key)
-            if not isinstance(value, str):
-                raise config_error(WHERE, f"environment[{key!r}]", value, "values must be strings",
-                                   f"pass str({value!r})", kind="type")
+        for prop, variables in (("environment", user_env), ("web.environment", web.environment),
+                                ("console.environment", console.environment)):
+            for key, value in variables.items():
+                _check_literal(key, prop)
+                if not isinstance(value, str):
+                    raise config_error(WHERE, f"{prop}[{key!r}]", value,
+                                       "values must be strings", f"pass str({value!r})",
+                                       kind="type")
         self._secrets = _check_secrets(secrets, self.region)
-        clash = sorted(set(user_env) & set(self._secrets))
+        clash = sorted((set(user_env) | set(web.environment) | set(console.environment))
+                       & set(self._secrets))
         if clash:
             raise config_error(WHERE, "environment", clash, "is also given in secrets",
                                "keep each variable in one place", kind="duplicate")
-        self._check_env_size(app_env, maintenance, domain_name, user_env)
+        self._check_env_size(app_env, maintenance, domain_name, user_env | web.environment)
 
         super().__init__(scope, id)
         try:
             self._build(
                 app=Path(app), php_version=php_version, architecture=architecture,
-                web=(web_memory, web_timeout, web_reserved_concurrency),
-                console=(console_memory, console_timeout, console_reserved_concurrency),
+                web=web, console=console,
                 vpc=vpc, log_retention_days=log_retention_days, app_env=app_env,
                 user_env=user_env, maintenance=maintenance, force_destroy=force_destroy,
             )
@@ -235,30 +239,26 @@ class LaravelApp(Construct):
                 "shorten name/app_env", kind="size",
             )
 
-    def _check_functions(self, app: str | Path, web_memory: int, web_timeout: int,
-                         console_memory: int, console_timeout: int) -> None:
-        """The app directory, and sizes the two functions and the HTTP API accept."""
+    def _check_functions(self, app: str | Path, web: FunctionOptions,
+                         console: FunctionOptions) -> None:
+        """The app directory, and a web timeout the HTTP API leaves room for."""
         if not Path(app).is_dir():
             raise config_error(
-                WHERE, "app", str(app), "is not a directory",
+                WHERE, "app", str(app), f"is not a directory (looked at {Path(app).absolute()})",
                 "pass the path of the Laravel app (the folder holding artisan)",
+                kind="not_directory",
             )
-        _check_int("web_memory", web_memory, *MEMORY_RANGE, "MB (Lambda's range)")
-        _check_int("console_memory", console_memory, *MEMORY_RANGE, "MB (Lambda's range)")
-        if isinstance(web_timeout, int) and not isinstance(web_timeout, bool) \
-                and web_timeout > MAX_WEB_TIMEOUT:
+        if web.timeout is not None and web.timeout > MAX_WEB_TIMEOUT:
             raise config_error(
-                WHERE, "web_timeout", web_timeout,
+                WHERE, "web.timeout", web.timeout,
                 f"the HTTP API ends a request after 30 s, so the web function must stop "
                 f"by {MAX_WEB_TIMEOUT} s to answer with its own error",
                 "use 28 (Bref's default); move long work to a queue worker or the "
-                "console function",
+                "console function", kind="range",
             )
-        _check_int("web_timeout", web_timeout, TIMEOUT_RANGE[0], MAX_WEB_TIMEOUT, "seconds")
-        _check_int("console_timeout", console_timeout, *TIMEOUT_RANGE, "seconds")
 
     def _build(self, *, app: Path, php_version: str, architecture: str,
-               web: tuple[int, int, int | None], console: tuple[int, int, int | None],
+               web: FunctionOptions, console: FunctionOptions,
                vpc: VpcConfig | None, log_retention_days: int,
                app_env: str, user_env: dict[str, str], maintenance: bool,
                force_destroy: bool) -> None:
@@ -272,14 +272,14 @@ class LaravelApp(Construct):
             **user_env,
         }
         self._functions: list[PhpFunction] = []
-        common = {"app": app, "php_version": php_version, "architecture": architecture,
-                  "vpc": vpc, "log_retention_days": log_retention_days}
-        self.web = PhpFunction(self, "web", runtime="fpm", memory_size=web[0], timeout=web[1],
-                               reserved_concurrency=web[2],
-                               environment=self._function_environment(), **common)
-        self.console = PhpFunction(self, "console", runtime="console", memory_size=console[0],
-                                   timeout=console[1], reserved_concurrency=console[2],
-                                   environment=self._function_environment(), **common)
+        common = {"app": app, "php_version": php_version, "vpc": vpc}
+        defaults = {"architecture": architecture, "log_retention_days": log_retention_days}
+        self.web = PhpFunction(self, "web", runtime="fpm", **common, **(defaults | web.props()),
+                               environment=self._function_environment() | web.environment)
+        self.console = PhpFunction(
+            self, "console", runtime="console", **common, **(defaults | console.props()),
+            environment=self._function_environment() | console.environment,
+        )
         for function in (self.web, self.console):
             self._functions.append(function)
             self._grant(function)

@@ -48,31 +48,29 @@ class Connections:
         """The groups traffic from this construct comes from; none is a configuration error."""
         if not self.security_group_ids:
             raise config_error(
-                where, f"{self.label}.vpc", None,
-                "it runs outside the VPC, so it has no security group to admit",
+                where, "vpc", self.label,
+                f"{self.label} runs outside the VPC, so it has no security group to admit",
                 self._outside_vpc or "give it a VPC (e.g. vpc=VpcConfig(subnet_ids, "
-                "security_group_ids)) before opening a path to it",
+                "security_group_ids)) before opening a path to it", kind="outside_vpc",
             )
         return self.security_group_ids
 
     def allow_from(self, other: Connectable, port: int | None = None,
                    description: str | None = None) -> None:
         """Admit ``other``'s security groups on ``port`` (default: this construct's ports)."""
-        self._admit(_connections_of(other, f"{self.label}.connections.allow_from"), port,
-                    description)
+        self._admit(_connections_of(other), port, description)
 
     def allow_to(self, other: Connectable, port: int | None = None,
                  description: str | None = None) -> None:
         """Let this construct reach ``other`` on ``port`` (the rule goes on ``other``'s group)."""
-        _connections_of(other, f"{self.label}.connections.allow_to")._admit(self, port,
-                                                                           description)
+        _connections_of(other)._admit(self, port, description)
 
     def _admit(self, source: Connections, port: int | None, description: str | None) -> None:
         """Ingress rules on the owned group from each of ``source``'s groups."""
-        where = f"{self.label}.connections"
+        where = "Connections"
         if self.owned is None:
             raise config_error(
-                where, self.label, None,
+                where, "target", self.label,
                 "its security groups are not created by this library, so no rule can be added",
                 "open the path on the other side (other.connections.allow_to(this)) or in the "
                 "stack that owns the groups", kind="not_owned",
@@ -96,15 +94,15 @@ class Connections:
         return (port,)
 
 
-def _connections_of(other: object, where: str) -> Connections:
+def _connections_of(other: object) -> Connections:
     """``other.connections``, or an error naming what was passed instead."""
     connections = getattr(other, "connections", None)
     if not isinstance(connections, Connections):
         raise config_error(
-            where, "other", type(other).__name__,
+            "Connections", "other", type(other).__name__,
             "must be Connectable (have .connections): a PhpFunction, RedisCache, Database, "
             "DatabaseProxy or another construct of this library",
-            "pass the construct at the other end of the connection",
+            "pass the construct at the other end of the connection", kind="type",
         )
     return connections
 

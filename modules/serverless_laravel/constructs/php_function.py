@@ -24,9 +24,10 @@ from ..build.bref import (
 )
 from ..build.packaging import LAMBDA_MAX_UNZIPPED_BYTES, Package, package_app
 from ..cdk import Construct
-from ..checks import SECURITY_GROUP_ID, SUBNET_ID, check_bool, check_kms_key_arn
+from ..checks import SECURITY_GROUP_ID, SUBNET_ID, check_int, check_kms_key_arn
 from ..errors import config_error
 from .buckets import PrivateBucket
+from .function_options import check_sizing
 from .iam import Grantable, PolicyStatement, ServiceRole, grant_sid
 from .network import Connections
 from .secret_refs import is_safe_value
@@ -34,15 +35,10 @@ from .stack import partition_of, region_of
 
 WHERE = "PhpFunction"
 
-MEMORY_RANGE = (128, 10_240)
-TIMEOUT_RANGE = (1, 900)
-EPHEMERAL_RANGE = (512, 10_240)
 DEFAULT_TIMEOUTS = {"fpm": 28, "function": 60, "console": 120}
 DEFAULT_DESCRIPTIONS = {
     "fpm": "Laravel web (PHP-FPM)", "function": "Laravel handler", "console": "Laravel artisan",
 }
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
-                      1827, 2192, 2557, 2922, 3288, 3653)
 MAX_LAYERS = 5
 ENV_BYTES_LIMIT = 4 * 1024
 DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024
@@ -89,17 +85,6 @@ def _check_ids(prop: str, ids: tuple[str, ...], pattern: re.Pattern[str], exampl
             "VpcConfig", prop, list(ids),
             f"must be a non-empty list of distinct ids shaped like {example!r}",
             "pass the ids of the existing private subnets / security groups",
-        )
-
-
-def _check_range(
-    prop: str, value: object, bounds: tuple[int, int], unit: str, why: str = "Lambda's range"
-) -> None:
-    low, high = bounds
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise config_error(
-            WHERE, prop, value, f"must be an integer from {low} to {high} {unit} ({why})",
-            f"pass a value within {low}..{high}", kind="range",
         )
 
 
@@ -206,35 +191,18 @@ class PhpFunction(Construct):
         validate_choice("runtime", runtime, RUNTIMES, "use 'fpm' (HTTP), 'function' or 'console'")
         validate_choice("architecture", architecture, ARCHITECTURES, "use 'x86_64' or 'arm64'")
         timeout = DEFAULT_TIMEOUTS[runtime] if timeout is None else timeout
-        _check_range("memory_size", memory_size, MEMORY_RANGE, "MB")
-        _check_range("timeout", timeout, TIMEOUT_RANGE, "seconds")
-        _check_range("ephemeral_storage_mb", ephemeral_storage_mb, EPHEMERAL_RANGE, "MB")
-        _check_range("layers_unzipped_mb", layers_unzipped_mb, (0, 249), "MB",
-                     "room for layers inside the 250 MB unzipped limit")
-        if log_retention_days not in LOG_RETENTION_DAYS:
-            raise config_error(
-                WHERE, "log_retention_days", log_retention_days,
-                f"must be one of CloudWatch's values {list(LOG_RETENTION_DAYS)}",
-                "pick the nearest allowed value, e.g. 30",
-            )
-        if reserved_concurrency is not None and (
-            isinstance(reserved_concurrency, bool) or not isinstance(reserved_concurrency, int)
-            or reserved_concurrency < 0
-        ):
-            raise config_error(WHERE, "reserved_concurrency", reserved_concurrency,
-                               "must be a non-negative integer (0 disables the function)",
-                               "pass e.g. 100, or None for no reservation")
+        check_sizing(WHERE, memory_size=memory_size, timeout=timeout,
+                     ephemeral_storage_mb=ephemeral_storage_mb,
+                     reserved_concurrency=reserved_concurrency,
+                     log_retention_days=log_retention_days, tracing=tracing,
+                     description=description)
+        check_int(WHERE, "layers_unzipped_mb", layers_unzipped_mb, 0, 249, unit="MB",
+                  why="room for layers inside the 250 MB unzipped limit")
         if (app is None) == (image_uri is None):
             raise config_error(
                 WHERE, "app/image_uri", {"app": app, "image_uri": image_uri},
                 "exactly one code source is required",
                 "pass app= (a Laravel app directory) or image_uri= (an ECR image), not both",
-            )
-        check_bool("PhpFunction", "tracing", tracing)
-        if description is not None and (not isinstance(description, str) or len(description) > 256):
-            raise config_error(
-                WHERE, "description", description, "must be a string of at most 256 characters",
-                "keep the description under 256 characters; put details in tags or docs",
             )
         if function_name is not None and (
             not isinstance(function_name, str) or not _FUNCTION_NAME.match(function_name)

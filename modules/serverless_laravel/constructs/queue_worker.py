@@ -8,7 +8,9 @@ job is released for a retry, deletes the message and sends it again with an atte
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +19,9 @@ from ..analysis.connection_budget import register_event_source
 from ..cdk import Construct
 from ..checks import check_int, check_kms_key_arn
 from ..errors import ConfigurationError, config_error
+from .function_options import FunctionOptions, check_options, merge_deprecated
 from .iam import Grantable, PolicyStatement, grant_sid
-from .php_function import DEFAULT_TIMEOUTS, TIMEOUT_RANGE, PhpFunction, VpcConfig
+from .php_function import DEFAULT_TIMEOUTS, PhpFunction, VpcConfig
 from .wiring import check_functions, resource_name, set_environment, tls_only_queue_policy
 
 QUEUE_HANDLER = "Bref\\LaravelBridge\\Queue\\QueueHandler"
@@ -28,6 +31,7 @@ MAX_VISIBILITY = 43_200
 MAX_BATCHING_WINDOW = 300
 DAY = 86_400
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+OPTION_FIELDS = frozenset(f.name for f in fields(FunctionOptions))
 
 
 def required_visibility_timeout(function_timeout: int, batching_window: int = 0) -> int:
@@ -59,18 +63,32 @@ class QueueWorker(Construct):
         message_retention_days: int = 4,
         dead_letter_retention_days: int = 14,
         kms_key_arn: str | None = None,
-        timeout: int | None = None,
-        memory_size: int = 1024,
         php_version: str = "8.4",
         vpc: VpcConfig | None = None,
+        function: FunctionOptions | None = None,
+        timeout: int | None = None,
+        memory_size: int | None = None,
         reserved_concurrency: int | None = None,
         environment: Mapping[str, str] | None = None,
         function_options: Mapping[str, Any] | None = None,
     ) -> None:
         producers = check_functions(WHERE, "producers", producers)
         self._check_name(name)
-        timeout = DEFAULT_TIMEOUTS["function"] if timeout is None else timeout
-        check_int(WHERE, "timeout", timeout, *TIMEOUT_RANGE, "pass the worker's timeout in seconds")
+        extra = self._check_options(function_options)
+        legacy = {"timeout": ("timeout", timeout), "memory_size": ("memory_size", memory_size),
+                  "reserved_concurrency": ("reserved_concurrency", reserved_concurrency),
+                  "environment": ("environment", environment)}
+        legacy |= {f"function_options[{k!r}]": (k, extra.pop(k)) for k in list(extra)
+                   if k in OPTION_FIELDS}
+        if extra:
+            warnings.warn(f"QueueWorker(function_options=...) is deprecated: pass "
+                          f"function=FunctionOptions(...) (its {sorted(extra)} have no "
+                          "FunctionOptions field yet and still reach PhpFunction)",
+                          DeprecationWarning, stacklevel=2)
+        options = merge_deprecated(WHERE, "function", check_options(WHERE, "function", function),
+                                   legacy)
+        timeout = DEFAULT_TIMEOUTS["function"] if options.timeout is None else options.timeout
+        reserved_concurrency = options.reserved_concurrency
         self._check_polling(batch_size, maximum_batching_window, maximum_concurrency,
                             reserved_concurrency)
         check_int(WHERE, "max_receive_count", max_receive_count, 1, 1000,
@@ -81,7 +99,6 @@ class QueueWorker(Construct):
         check_kms_key_arn(WHERE, kms_key_arn)
         self.visibility_timeout = self._visibility(visibility_timeout, timeout,
                                                    maximum_batching_window)
-        options = self._check_options(function_options)
         self.queue_name = name
         self._check_producers(producers)
         super().__init__(scope, id)
@@ -89,14 +106,13 @@ class QueueWorker(Construct):
         self.maximum_concurrency = maximum_concurrency
         self.max_receive_count = max_receive_count
         self.sqs_queue_name = resource_name(self, "", 76)
-        description = options.pop("description", None) \
-            or f"Laravel queue worker ({self.sqs_queue_name})"
+        sizing = {"description": f"Laravel queue worker ({self.sqs_queue_name})",
+                  "timeout": timeout} | options.props()
         try:
             self.function = PhpFunction(
                 self, "worker", app=app, image_uri=image_uri, runtime="function",
-                handler=QUEUE_HANDLER, timeout=timeout, memory_size=memory_size,
-                php_version=php_version, vpc=vpc, reserved_concurrency=reserved_concurrency,
-                environment=environment, description=description, **options,
+                handler=QUEUE_HANDLER, php_version=php_version, vpc=vpc,
+                environment=options.environment, **sizing, **extra,
             )
             self._queues(message_retention_days, dead_letter_retention_days)
             self._event_source(batch_size, maximum_batching_window)
@@ -152,13 +168,12 @@ class QueueWorker(Construct):
     def _check_options(function_options: Mapping[str, Any] | None) -> dict[str, Any]:
         """Extra PhpFunction arguments, none of which QueueWorker sets itself."""
         options = dict(function_options or {})
-        clash = sorted(set(options) & {"app", "image_uri", "runtime", "handler", "timeout",
-                                       "memory_size", "php_version", "vpc",
-                                       "reserved_concurrency", "environment"})
+        clash = sorted(set(options) & {"app", "image_uri", "runtime", "handler", "php_version",
+                                       "vpc"})
         if clash:
             raise config_error(
                 WHERE, "function_options", clash, "repeat props QueueWorker sets itself",
-                "pass them as QueueWorker's own arguments",
+                "pass them as QueueWorker's own arguments, sizing as function=FunctionOptions()",
             )
         return options
 
