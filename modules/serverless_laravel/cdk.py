@@ -21,8 +21,8 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 from .errors import EngineNotInstalledError
 
 __all__ = [
-    "ENGINE", "Construct", "IValidation", "aws", "choose_engine", "core", "implements_validation",
-    "is_token", "struct",
+    "ENGINE", "Construct", "IValidation", "add_check", "aws", "choose_engine", "core",
+    "implements_validation", "is_token", "struct", "synth",
 ]
 
 ENV_VAR = "SERVERLESS_LARAVEL_CDK"
@@ -53,7 +53,11 @@ ENGINES: dict[str, Engine] = {
 
 
 def _installed(module: str) -> bool:
-    return importlib.util.find_spec(module) is not None
+    """Whether ``module`` can be found (a broken or hidden package counts as missing)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def choose_engine(
@@ -96,6 +100,48 @@ core: ModuleType = importlib.import_module(ENGINE.core_module)
 
 implements_validation = jsii.implements(IValidation)
 """Class decorator for a synth-time validation (``node.add_validation``), in both engines."""
+
+SynthCheck = Callable[[], Exception | None]
+"""A check that needs the finished construct tree: returns the error to raise, or None."""
+
+_UNSET = object()
+
+
+@implements_validation
+class _Validation:
+    """One SynthCheck as an engine validation; ``synth`` may run it first and leave the result."""
+
+    def __init__(self, check: SynthCheck) -> None:
+        self.check = check
+        self.result: object = _UNSET
+
+    def run(self) -> Exception | None:
+        self.result = self.check()
+        return self.result  # type: ignore[return-value]
+
+    def validate(self) -> list[str]:
+        result, self.result = self.result, _UNSET
+        error = self.check() if result is _UNSET else result
+        return [str(error)] if error is not None else []
+
+
+def add_check(construct: Construct, check: SynthCheck) -> None:
+    """Run ``check`` when the app synthesizes: ``synth(app)`` raises its error as is (with its
+    code), a plain ``app.synth()`` fails through the engine's validation with its message."""
+    validation = _Validation(check)
+    construct.node.add_validation(validation)
+    construct.__dict__.setdefault("_serverless_laravel_checks", []).append(validation)
+
+
+def synth(app: Any) -> None:
+    """Synthesize ``app`` after running every library check in Python, so a broken rule surfaces
+    as the library's own ConfigurationError instead of a JavaScript stack trace."""
+    for construct in app.node.find_all():
+        for validation in getattr(construct, "_serverless_laravel_checks", ()):
+            error = validation.run()
+            if error is not None:
+                raise error
+    app.synth()
 
 App = core.App
 TerraformStack = core.TerraformStack

@@ -186,10 +186,11 @@ def budget_error(budget: ConnectionBudget, where: str) -> ConfigurationError | N
                f"of queue workers, raise max_connections_percent (now "
                f"{budget.max_connections_percent}), or choose a larger instance class; "
                "pass allow_over_budget=True to only warn")
-    return config_error(where, "connection budget",
+    return config_error("DatabaseProxy", "connection budget",
                         f"{budget.total if not budget.uncapped else 'unbounded'} > "
                         f"{budget.limit}",
-                        f"{rule}\n{budget.describe()}\n", fix)
+                        f"at {where}: {rule}\n{budget.describe()}\n", fix,
+                        kind="uncapped" if budget.uncapped else "exceeded")
 
 
 def check_budget(budget: ConnectionBudget, where: str, *, allow_over_budget: bool = False) -> None:

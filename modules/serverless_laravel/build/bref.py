@@ -29,6 +29,12 @@ INSTALLED_JSON = Path("vendor/composer/installed.json")
 ACCOUNT_SOURCES = (Path("vendor/bref/bref/plugin/layers.js"), Path("vendor/bref/bref/index.js"))
 _ACCOUNT_IN_ARN = re.compile(r"arn:aws:lambda:[^:\s]*:(\d{12}):layer:")
 
+LARAVEL_BRIDGE = "bref/laravel-bridge"
+SECRETS_LOADER = "bref/secrets-loader"
+SSM_REFERENCE = "bref-ssm:"
+BRIDGE_NAMESPACE = "Bref\\LaravelBridge\\"
+"""Handlers in this namespace (the queue handler, Octane) come from bref/laravel-bridge."""
+
 PHP_END_OF_LIFE: dict[str, str] = {"8.0": "2023-11-26", "8.1": "2025-12-31"}
 
 
@@ -58,10 +64,26 @@ class BrefRuntime:
     handler: str
     layer_arns: tuple[str, ...]
     environment: dict[str, str] = field(default_factory=dict)
+    packages: dict[str, str] | None = None
+    """The app's Composer packages, when its installed.json was read (None when overridden)."""
+
+    def missing_secrets_loader(self, environment: dict[str, str]) -> list[str]:
+        """The variables holding ``bref-ssm:`` references that no installed loader resolves.
+
+        Bref 3 resolves them only with ``bref/secrets-loader`` and throws at cold start without
+        it; Bref 2 ships the loader as a dependency of ``bref/bref``.
+        """
+        if self.bref_major < 3 or self.packages is None or SECRETS_LOADER in self.packages:
+            return []
+        return sorted(k for k, v in environment.items()
+                      if isinstance(v, str) and v.startswith(SSM_REFERENCE))
 
 
-def read_bref_version(app: Path, installed_json: Path | None = None) -> str:
-    """The bref/bref version recorded by Composer in the app's ``installed.json``."""
+def read_installed_packages(app: Path, installed_json: Path | None = None) -> dict[str, str]:
+    """``{package name: version}`` as Composer recorded them in the app's ``installed.json``.
+
+    Composer 2 writes ``{"packages": [...]}``, Composer 1 a bare list; both are read.
+    """
     path = installed_json or app / INSTALLED_JSON
     if not path.is_file():
         raise config_error(
@@ -73,13 +95,31 @@ def read_bref_version(app: Path, installed_json: Path | None = None) -> str:
         )
     data = json.loads(path.read_text(encoding="utf-8"))
     packages = data.get("packages", []) if isinstance(data, dict) else data
-    for package in packages:
-        if package.get("name") == "bref/bref":
-            return str(package.get("version", ""))
+    return {str(p.get("name")): str(p.get("version", "")) for p in packages
+            if isinstance(p, dict) and p.get("name")}
+
+
+def check_vendor(app: Path, where: str = WHERE) -> None:
+    """An app must carry its Composer dependencies: Lambda runs what is in the package."""
+    if not (app / "vendor").is_dir():
+        raise config_error(
+            where, "app", str(app),
+            "the app has no vendor/ directory, so the Bref layers cannot be resolved and the "
+            "package would not run",
+            "run `composer require bref/bref bref/laravel-bridge` and `composer install "
+            "--no-dev` in the app first", kind="no_vendor",
+        )
+
+
+def read_bref_version(app: Path, installed_json: Path | None = None) -> str:
+    """The bref/bref version recorded by Composer in the app's ``installed.json``."""
+    packages = read_installed_packages(app, installed_json)
+    if "bref/bref" in packages:
+        return packages["bref/bref"]
     raise config_error(
         WHERE, "app",
         str(app),
-        f"{path} lists no bref/bref package",
+        f"{installed_json or app / INSTALLED_JSON} lists no bref/bref package",
         "run `composer require bref/bref bref/laravel-bridge` in the app", kind="no_bref",
     )
 
@@ -160,6 +200,12 @@ def validate_choice(prop: str, value: str, allowed: tuple[str, ...], fix: str) -
 
 def check_php_version(php_version: str, major: BrefMajor, bref_version: str) -> None:
     """Reject a PHP version the app's Bref major does not publish; warn on end-of-life PHP."""
+    if not isinstance(php_version, str):
+        raise config_error(
+            WHERE, "php_version", php_version,
+            "must be a string: a number such as 8.1 loses its meaning (8.10 == 8.1)",
+            f"pass a string, e.g. php_version='{php_version}'", kind="type",
+        )
     validate_choice(
         "php_version", php_version, PHP_VERSIONS, "pick a PHP version Bref publishes, e.g. '8.4'"
     )
@@ -245,14 +291,9 @@ def resolve_bref_runtime(
             WHERE, "layer_version", layer_version, "must be a positive integer", "omit it "
             "to use the version from layers.json",
         )
-    if not (app / "vendor").is_dir() and bref_layers_json is None:
-        raise config_error(
-            WHERE, "app",
-            str(app),
-            "the app has no vendor/ directory, so the Bref layers cannot be resolved",
-            "run `composer require bref/bref bref/laravel-bridge` and `composer install` "
-            "before synthesizing", kind="no_vendor",
-        )
+    if bref_layers_json is None:
+        check_vendor(app)
+    packages = None if bref_version else read_installed_packages(app)
     version = bref_version or read_bref_version(app)
     major = bref_major_of(version, (bref_version and "bref_version") or str(app / INSTALLED_JSON))
     check_php_version(php_version, major, version)
@@ -263,14 +304,30 @@ def resolve_bref_runtime(
         else read_layer_account(app) or major.account
     arns = resolve_layers(layers, names, region, account, layers_path, layer_version)
     env = {"BREF_RUNTIME": runtime} if major.major >= 3 else {}
+    chosen = resolve_handler(app, runtime, handler)
+    if chosen.startswith(BRIDGE_NAMESPACE) and packages is not None:
+        require_package(app, packages, LARAVEL_BRIDGE, f"the handler {chosen} is part of it")
     return BrefRuntime(
         bref_major=major.major,
         bref_version=version,
         lambda_runtime=major.lambda_runtime,
-        handler=resolve_handler(app, runtime, handler),
+        handler=chosen,
         layer_arns=arns,
         environment=env,
+        packages=packages,
     )
+
+
+def require_package(app: Path, packages: dict[str, str], package: str, why: str,
+                    where: str = WHERE) -> None:
+    """Refuse an app whose ``vendor/`` lacks ``package``, naming the composer command."""
+    if package not in packages:
+        raise config_error(
+            where, "app", str(app),
+            f"{why}, but {app / INSTALLED_JSON} does not list {package}",
+            f"run `composer require {package}` in the app, then `composer install --no-dev`",
+            kind=f"missing_{package.split('/')[1].replace('-', '_')}",
+        )
 
 
 def resolve_handler(app: Path | None, runtime: str, handler: str | None) -> str:

@@ -71,6 +71,7 @@ def package_command(
     """Zip a Laravel app for Lambda: reproducible, size-checked, reused when nothing changed."""
     from rich.console import Console
 
+    from ..build.bref import check_vendor
     from ..build.packaging import MB, package_app
     from ..errors import ConfigurationError
     from .output import RichBytesProgress
@@ -78,6 +79,8 @@ def package_command(
     limit = None if max_unzipped_mb is None else int(max_unzipped_mb * MB)
     show = _wants_progress(progress, app_dir)
     try:
+        if app_dir.is_dir():
+            check_vendor(app_dir.absolute(), where="serverless-laravel package")
         with RichBytesProgress(enabled=show) as bar:
             package = package_app(
                 app_dir,

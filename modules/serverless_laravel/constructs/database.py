@@ -250,23 +250,6 @@ class Database(Construct):
         self.security_group.allow_from_group(group_id, self.port, description)
 
 
-@cdk.implements_validation
-class _BudgetValidation:
-    """Checks the proxy's connection budget when the app is synthesized."""
-
-    def __init__(self, proxy: DatabaseProxy) -> None:
-        self.proxy = proxy
-
-    def validate(self) -> list[str]:
-        error = budget_error(self.proxy.budget(), self.proxy.node.path)
-        if error is None:
-            return []
-        if self.proxy.allow_over_budget:
-            warnings.warn(str(error), BudgetWarning, stacklevel=2)
-            return []
-        return [str(error)]
-
-
 class DatabaseProxy(Construct):
     """RDS Proxy (TLS required) in front of a ``Database`` or an existing instance or cluster.
 
@@ -380,7 +363,7 @@ class DatabaseProxy(Construct):
             cdk.Fn.regex(":secret:(.+)-[A-Za-z0-9]{6}$", self.secret_arn), 0)
         self.endpoint: str = self.proxy.endpoint
         self._grants = self._function_statements()
-        self.node.add_validation(_BudgetValidation(self))
+        cdk.add_check(self, self._budget_check)
         for fn in functions:
             self.connect(fn)
 
@@ -405,6 +388,13 @@ class DatabaseProxy(Construct):
             return {"engine": database.engine, "instance": database.identifier, "cluster": None,
                     "secret_arn": database.secret_arn, "kms_key_arn": database.kms_key_arn,
                     "database_name": database.database_name, "username": database.username}
+        if all(v is None for v in existing.values()):
+            raise config_error(
+                where, "database", None, "the proxy needs a database to front",
+                "pass database=Database(...), or describe an existing one with engine=, "
+                "db_instance_identifier= (or db_cluster_identifier=) and secret_arn=",
+                kind="missing",
+            )
         check_choice(where, "engine", engine, ENGINES)
         if (instance is None) == (cluster is None):
             raise config_error(
@@ -524,6 +514,14 @@ class DatabaseProxy(Construct):
             max_connections_percent=self.max_connections_percent,
             connections_per_environment=self.connections_per_environment,
         )
+
+    def _budget_check(self) -> ConfigurationError | None:
+        """The budget error at synth; only a BudgetWarning when ``allow_over_budget``."""
+        error = budget_error(self.budget(), self.node.path)
+        if error is not None and self.allow_over_budget:
+            warnings.warn(str(error), BudgetWarning, stacklevel=2)
+            return None
+        return error
 
     def check_budget(self) -> None:
         """Raise the budget's ConfigurationError now instead of at synth."""

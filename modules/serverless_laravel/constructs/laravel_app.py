@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .. import cdk
+from ..build.bref import LARAVEL_BRIDGE, read_installed_packages, require_package
 from ..cdk import Construct
 from ..checks import check_bool
 from ..errors import config_error
@@ -248,6 +249,9 @@ class LaravelApp(Construct):
                 "pass the path of the Laravel app (the folder holding artisan)",
                 kind="not_directory",
             )
+        require_package(Path(app), read_installed_packages(Path(app)), LARAVEL_BRIDGE,
+                        "LaravelApp relies on it to move storage/ to /tmp and cache the "
+                        "configuration at cold start", where=WHERE)
         if web.timeout is not None and web.timeout > MAX_WEB_TIMEOUT:
             raise config_error(
                 WHERE, "web.timeout", web.timeout,

@@ -16,7 +16,9 @@ from typing import Any
 from .. import cdk
 from ..build.bref import (
     ARCHITECTURES,
+    INSTALLED_JSON,
     RUNTIMES,
+    SECRETS_LOADER,
     BrefRuntime,
     resolve_bref_runtime,
     resolve_handler,
@@ -25,7 +27,7 @@ from ..build.bref import (
 from ..build.packaging import LAMBDA_MAX_UNZIPPED_BYTES, Package, package_app
 from ..cdk import Construct
 from ..checks import SECURITY_GROUP_ID, SUBNET_ID, check_int, check_kms_key_arn
-from ..errors import config_error
+from ..errors import ConfigurationError, config_error
 from .buckets import PrivateBucket
 from .function_options import check_sizing
 from .iam import Grantable, PolicyStatement, ServiceRole, grant_sid
@@ -69,6 +71,15 @@ class VpcConfig:
     security_group_ids: tuple[str, ...]
 
     def __post_init__(self) -> None:
+        for prop in ("subnet_ids", "security_group_ids"):
+            value = getattr(self, prop)
+            if isinstance(value, str) or not isinstance(value, (list, tuple)):
+                raise config_error(
+                    "VpcConfig", prop, value, "must be a list or tuple of ids, not one string"
+                    if isinstance(value, str) else "must be a list or tuple of ids",
+                    f"wrap it: {prop}=({value!r},)" if isinstance(value, str)
+                    else f"pass {prop}=('...', '...')", kind="type",
+                )
         object.__setattr__(self, "subnet_ids", tuple(self.subnet_ids))
         object.__setattr__(self, "security_group_ids", tuple(self.security_group_ids))
         _check_ids("vpc.subnet_ids", self.subnet_ids, SUBNET_ID, "subnet-0123456789abcdef0")
@@ -84,7 +95,7 @@ def _check_ids(prop: str, ids: tuple[str, ...], pattern: re.Pattern[str], exampl
         raise config_error(
             "VpcConfig", prop, list(ids),
             f"must be a non-empty list of distinct ids shaped like {example!r}",
-            "pass the ids of the existing private subnets / security groups",
+            "pass the ids of the existing private subnets / security groups", kind="shape",
         )
 
 
@@ -253,15 +264,20 @@ class PhpFunction(Construct):
             outside_vpc="build the function with vpc=VpcConfig(subnet_ids, security_group_ids)",
         )
         self.bref: BrefRuntime | None = None
+        self.app_dir: Path | None = None
         self.package: Package | None = None
         self.image_uri = image_uri
 
         if app is not None:
             app_dir = Path(app).resolve()
+            self.app_dir = app_dir
             if not app_dir.is_dir():
                 raise config_error(
-                    WHERE, "app", str(app), "is not a directory",
-                    "pass the path of the Laravel app (the folder holding artisan)",
+                    WHERE, "app", str(app),
+                    f"is not a directory (looked at {app_dir}; relative paths start from the "
+                    f"current directory, {Path.cwd()})",
+                    "pass the path of the Laravel app (the folder holding artisan), e.g. "
+                    "Path(__file__).parent / 'laravel-app'",
                     kind="not_directory",
                 )
             self.bref = resolve_bref_runtime(
@@ -297,11 +313,15 @@ class PhpFunction(Construct):
         self._environment = dict(environment or {})
         self._literal_bytes = _check_environment(self._environment, bref_env)
         self._bref_env = bref_env
+        error = self._secrets_loader_check()
+        if error is not None:
+            raise error
         if app is not None:
             budget = LAMBDA_MAX_UNZIPPED_BYTES - layers_unzipped_mb * 1024 * 1024
             self.package = package_app(app_dir, exclude=exclude, max_unzipped_bytes=budget)
 
         super().__init__(scope, id)
+        cdk.add_check(self, self._secrets_loader_check)
         stack = cdk.TerraformStack.of(self)
         relative = self.node.path[len(stack.node.path) + 1:]
         self.function_name = function_name or default_function_name(stack.node.id, relative)
@@ -431,6 +451,20 @@ class PhpFunction(Construct):
         self._literal_bytes = _check_size(literal)
         self._environment = {**self._environment, key: value}
         self.function.put_environment(variables=self.environment)
+
+    def _secrets_loader_check(self) -> ConfigurationError | None:
+        """Bref 3 resolves ``bref-ssm:`` references only with bref/secrets-loader installed."""
+        missing = self.bref.missing_secrets_loader(self._environment) if self.bref else []
+        if not missing:
+            return None
+        return config_error(
+            WHERE, "environment", missing,
+            f"these variables are bref-ssm: references, which Bref {self.bref.bref_version} "
+            f"resolves only with {SECRETS_LOADER} (without it the function throws at cold "
+            f"start), and {self.app_dir / INSTALLED_JSON} does not list it",
+            f"run `composer require {SECRETS_LOADER}` in the app, then `composer install "
+            "--no-dev`", kind="secrets_loader",
+        )
 
     def add_to_role_policy(self, statement: PolicyStatement) -> None:
         """Give the function's role one more statement (used by ``grant_*`` methods)."""

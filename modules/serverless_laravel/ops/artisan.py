@@ -29,12 +29,11 @@ import re
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import boto3
-from botocore.client import BaseClient
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, NoRegionError, ReadTimeoutError
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
+    from botocore.exceptions import BotoCoreError, ClientError
 
 from ..errors import config_error
 
@@ -241,6 +240,9 @@ def lambda_client(
     TCP keepalive keeps a long, silent invocation alive through NAT gateways that drop idle
     connections.
     """
+    import boto3
+    from botocore.config import Config
+
     config = Config(
         read_timeout=timeout,
         connect_timeout=CONNECT_TIMEOUT,
@@ -352,6 +354,8 @@ def invoke_artisan(
     ``timeout`` configures the client built here; a given ``client`` keeps its own read
     timeout. Raises ConfigurationError for bad input and botocore errors when AWS refuses.
     """
+    from botocore.exceptions import ReadTimeoutError
+
     payload = validate_invocation(
         function_name, args, timeout=timeout, qualifier=qualifier, allow_dangerous=allow_dangerous
     )
@@ -383,6 +387,8 @@ def _client_timeout(client: BaseClient) -> ArtisanResult:
 
 def describe_aws_error(error: ClientError | BotoCoreError) -> str:
     """One line on why AWS refused the invocation and what to do about it."""
+    from botocore.exceptions import ClientError, NoRegionError
+
     if isinstance(error, NoRegionError):
         return "no AWS region: pass --region, set AWS_REGION or give the function's ARN"
     if not isinstance(error, ClientError):
