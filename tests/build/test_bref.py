@@ -102,7 +102,7 @@ def test_php81_with_bref3_names_the_bref_to_use() -> None:
         ({"php_version": "7.4"}, "php_version", "must be one of"),
         ({"runtime": "function"}, "handler", "QueueHandler"),
         ({"handler": "public/missing.php"}, "handler", "does not exist"),
-        ({"layer_version": 0}, "layer_version", "positive integer"),
+        ({"layer_version": 0}, "layer_version", "integer from 1"),
         ({"bref_version": "1.7.0"}, "bref_version", "supported majors are [2, 3]"),
     ],
 )

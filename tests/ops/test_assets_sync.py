@@ -250,8 +250,8 @@ def test_file_over_the_single_put_limit_is_refused(
         ({"bucket": "xn--bucket"}, "bucket", "reserved"),
         ({"bucket": "my-bucket-s3alias"}, "bucket", "reserved"),
         ({"prefix": "/assets"}, "prefix", "do not start with '/'"),
-        ({"workers": 0}, "workers", "between 1 and 64"),
-        ({"workers": 65}, "workers", "between 1 and 64"),
+        ({"workers": 0}, "workers", "from 1 to 64"),
+        ({"workers": 65}, "workers", "from 1 to 64"),
     ],
 )
 def test_configuration_errors_name_prop_value_rule_and_fix(

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..checks import check_int
 from ..errors import BudgetWarning, ConfigurationError, config_error
 
 GIB = 1024 ** 3
@@ -163,10 +164,7 @@ def compute_budget(
 
 
 def _positive(prop: str, value: Any, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise config_error("connection budget", prop, value,
-                           f"must be an integer from {low} to {high}",
-                           f"pass a value within {low}..{high}")
+    check_int("connection budget", prop, value, low, high)
 
 
 def budget_error(budget: ConnectionBudget, where: str) -> ConfigurationError | None:

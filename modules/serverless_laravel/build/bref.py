@@ -12,6 +12,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..checks import check_optional_int
 from ..errors import EndOfLifeWarning, config_error
 
 WHERE = "PhpFunction"
@@ -286,11 +287,8 @@ def resolve_bref_runtime(
     """
     validate_choice("runtime", runtime, RUNTIMES, "use 'fpm' (HTTP), 'function' or 'console'")
     validate_choice("architecture", architecture, ARCHITECTURES, "use 'x86_64' or 'arm64'")
-    if layer_version is not None and (isinstance(layer_version, bool) or layer_version < 1):
-        raise config_error(
-            WHERE, "layer_version", layer_version, "must be a positive integer", "omit it "
-            "to use the version from layers.json",
-        )
+    check_optional_int(WHERE, "layer_version", layer_version, 1, 1_000_000,
+                       "omit it to use the version from layers.json")
     if bref_layers_json is None:
         check_vendor(app)
     packages = None if bref_version else read_installed_packages(app)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from .. import cdk
 from ..cdk import Construct
-from ..checks import check_bool, check_bucket_prefix
+from ..checks import check_bool, check_bucket_prefix, check_int
 from ..errors import config_error
 from .buckets import PrivateBucket
 from .http_api import (
@@ -121,11 +121,8 @@ def check_waf(
     if waf_rate_limit is None:
         return
     low, high = WAF_RATE_RANGE
-    if isinstance(waf_rate_limit, bool) or not isinstance(waf_rate_limit, int) \
-            or not low <= waf_rate_limit <= high:
-        raise config_error(where, "waf_rate_limit", waf_rate_limit,
-                           f"must be an integer from {low} to {high} requests per 5 "
-                           "minutes per IP (AWS WAF's range)", "pass e.g. 2000", kind="range")
+    check_int(where, "waf_rate_limit", waf_rate_limit, low, high, "pass e.g. 2000",
+              unit="requests per 5 minutes per IP", why="AWS WAF's range")
     if region != CLOUDFRONT_REGION:
         raise config_error(
             where, "waf_rate_limit", waf_rate_limit,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from .. import cdk
 from ..cdk import Construct
-from ..checks import check_bool
+from ..checks import check_bool, check_int
 from ..errors import config_error
 from .function_options import LOG_RETENTION_DAYS
 from .php_function import PhpFunction, default_function_name
@@ -137,12 +137,8 @@ def check_web_function(where: str, prop: str, runtime: str, handler: str, timeou
 
 def check_throttling(where: str, burst: object, rate: object) -> None:
     """Default-route throttling within API Gateway's account-level quotas."""
-    if isinstance(burst, bool) or not isinstance(burst, int) or not 1 <= burst <= MAX_BURST_LIMIT:
-        raise config_error(
-            where, "throttling_burst_limit", burst,
-            f"must be an integer from 1 to {MAX_BURST_LIMIT} (the account-level burst quota)",
-            "pass e.g. 1000",
-        )
+    check_int(where, "throttling_burst_limit", burst, 1, MAX_BURST_LIMIT, "pass e.g. 1000",
+              why="the account-level burst quota")
     if isinstance(rate, bool) or not isinstance(rate, (int, float)) \
             or not 0 < rate <= MAX_RATE_LIMIT:
         raise config_error(

@@ -15,6 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from .. import cdk
 from ..cdk import Construct
+from ..checks import check_int
 from ..errors import config_error
 from .naming import resource_name
 
@@ -88,10 +89,8 @@ class Connections:
                                    f"{self.label} has no default port",
                                    "pass the port to open, e.g. port=443", kind="missing")
             return self.default_ports
-        if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65_535:
-            raise config_error(where, "port", port, "must be a TCP port from 1 to 65535",
-                               "pass the port the target listens on", kind="range")
-        return (port,)
+        return (check_int(where, "port", port, 1, 65_535, "pass the port the target listens on",
+                          unit="(a TCP port)"),)
 
 
 def _connections_of(other: object) -> Connections:

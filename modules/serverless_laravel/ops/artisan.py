@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from botocore.client import BaseClient
     from botocore.exceptions import BotoCoreError, ClientError
 
+from ..checks import check_int
 from ..errors import config_error
 
 Kind = Literal["ok", "command_failed", "function_error", "timeout"]
@@ -126,13 +127,9 @@ def check_qualifier(qualifier: str | None) -> None:
 
 def check_timeout(timeout: int) -> None:
     """The read timeout must outlast the function, which Lambda stops after 900 s at most."""
-    if not 1 <= timeout <= DEFAULT_TIMEOUT:
-        raise config_error(
-            WHERE, "timeout",
-            timeout,
-            f"must be 1..{DEFAULT_TIMEOUT} seconds",
-            f"use the function's timeout plus a few seconds, at most {DEFAULT_TIMEOUT}",
-        )
+    check_int(WHERE, "timeout", timeout, 1, DEFAULT_TIMEOUT,
+              f"use the function's timeout plus a few seconds, at most {DEFAULT_TIMEOUT}",
+              unit="seconds")
 
 
 def command_name(args: Sequence[str]) -> str | None:

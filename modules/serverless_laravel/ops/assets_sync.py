@@ -29,7 +29,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal, TypeVar
 
 from ..build.progress import ProgressReporter, Silent
-from ..checks import RESERVED_BUCKET_PREFIXES, RESERVED_BUCKET_SUFFIXES
+from ..checks import RESERVED_BUCKET_PREFIXES, RESERVED_BUCKET_SUFFIXES, check_int
 from ..errors import config_error
 
 IMMUTABLE_CACHE_CONTROL = "public, max-age=31536000, immutable"
@@ -262,10 +262,7 @@ def validate(public_dir: Path, bucket: str, prefix: str, workers: int) -> None:
             "S3 keys do not start with '/'; a leading slash makes an empty first path segment",
             f"use {prefix.lstrip('/')!r}",
         )
-    if not 1 <= workers <= MAX_WORKERS:
-        raise config_error(
-            WHERE, "workers", workers, f"must be between 1 and {MAX_WORKERS}", "use e.g. 8",
-        )
+    check_int(WHERE, "workers", workers, 1, MAX_WORKERS, "use e.g. 8")
 
 
 def _normalize_prefix(prefix: str) -> str:
