@@ -17,6 +17,7 @@ _EXPORTS: dict[str, str] = {
     "ConfigurationError": "errors",
     "EndOfLifeWarning": "errors",
     "EngineNotInstalledError": "errors",
+    "synth": "cdk",
     "Cors": "constructs.http_api",
     "HttpApi": "constructs.http_api",
     "Condition": "constructs.iam",
