@@ -123,3 +123,15 @@ def test_a_synth_never_loads_the_cli_framework_or_the_aws_sdk() -> None:
 def test_the_cli_starts_without_the_engine_or_the_aws_sdk() -> None:
     loaded = _loaded_after("import serverless_laravel.cli")
     assert loaded & (ENGINES | AWS_SDK | CHARTS) == set()
+
+
+def test_every_public_name_resolves_from_the_flat_api() -> None:
+    import serverless_laravel
+
+    missing = [name for name in serverless_laravel.__all__
+               if getattr(serverless_laravel, name, None) is None]
+    assert missing == []
+    for name in ("PhpFunction", "LaravelApp", "QueueWorker", "Scheduler", "RedisCache",
+                 "Database", "DatabaseProxy", "HttpApi", "Assets", "LaravelStack", "VpcConfig",
+                 "SecretRef", "FunctionOptions", "Connections", "package_app", "synth"):
+        assert name in serverless_laravel.__all__
