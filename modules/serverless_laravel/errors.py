@@ -53,5 +53,9 @@ class EndOfLifeWarning(UserWarning):
     """A runtime the configuration selects is past its end of life."""
 
 
+class SecurityWarning(UserWarning):
+    """A configuration the library allows but a security reviewer would question."""
+
+
 class BudgetWarning(UserWarning):
     """A computed budget (connections, sizes) is exceeded where the user allowed it."""

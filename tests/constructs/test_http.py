@@ -17,6 +17,7 @@ from serverless_laravel import (
     LaravelStack,
     PhpFunction,
     SecretRef,
+    cdk,
 )
 from serverless_laravel.cdk import App, Construct, TerraformVariable
 from serverless_laravel.constructs.assets import (
@@ -31,7 +32,7 @@ from serverless_laravel.constructs.assets import (
 )
 from serverless_laravel.constructs.buckets import PrivateBucket
 from serverless_laravel.constructs.http_api import ACCESS_LOG_FORMAT
-from serverless_laravel.errors import ConfigurationError
+from serverless_laravel.errors import ConfigurationError, SecurityWarning
 from tests import terraform
 from tests.helpers import LARAVEL_APP, OCTANE_HANDLER, QUEUE_HANDLER, env, kms_key, ref
 from tests.synth import Stack, synthesize
@@ -332,15 +333,103 @@ def test_waf_rate_limit_acl_is_associated(stacks: dict[str, Stack]) -> None:
     acl = stack.by_path("aws_wafv2_web_acl", "shop/assets/web-acl")
     assert acl["scope"] == "CLOUDFRONT"
     assert acl["default_action"] == {"allow": {}}
-    [rule] = acl["rule"]
+    rule, *managed = acl["rule"]
     assert rule["action"] == {"block": {}}
     assert rule["statement"] == {"rate_based_statement": {
         "limit": 1500, "aggregate_key_type": "IP", "evaluation_window_sec": 300}}
     assert rule["visibility_config"]["cloudwatch_metrics_enabled"] is True
     assert acl["visibility_config"]["sampled_requests_enabled"] is True
+    groups = {r["statement"]["managed_rule_group_statement"]["name"]: r for r in managed}
+    assert set(groups) == {"AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet",
+                           "AWSManagedRulesPHPRuleSet", "AWSManagedRulesSQLiRuleSet",
+                           "AWSManagedRulesAmazonIpReputationList"}
+    assert sorted(r["priority"] for r in acl["rule"]) == list(range(len(acl["rule"])))
+    for group in groups.values():
+        assert group["override_action"] == {"none": {}}
+        assert group["statement"]["managed_rule_group_statement"]["vendor_name"] == "AWS"
+    common = groups["AWSManagedRulesCommonRuleSet"]["statement"]["managed_rule_group_statement"]
+    assert common["rule_action_override"] == [
+        {"name": "SizeRestrictions_BODY", "action_to_use": {"count": {}}}]
+    assert "rule_action_override" not in \
+        groups["AWSManagedRulesSQLiRuleSet"]["statement"]["managed_rule_group_statement"]
     distribution = stack.by_path("aws_cloudfront_distribution", "shop/assets/distribution")
     assert distribution["web_acl_id"] == ref(stack, "aws_wafv2_web_acl", "shop/assets/web-acl",
                                              "arn")
+
+
+def test_waf_logs_to_a_retained_log_group_without_credentials(stacks: dict[str, Stack]) -> None:
+    stack = stacks["shop"]
+    logging = stack.by_path("aws_wafv2_web_acl_logging_configuration", "shop/assets/waf-logging")
+    assert logging["resource_arn"] == ref(stack, "aws_wafv2_web_acl", "shop/assets/web-acl",
+                                          "arn")
+    assert logging["log_destination_configs"] == [
+        ref(stack, "aws_cloudwatch_log_group", "shop/assets/waf-logs", "arn")]
+    assert logging["redacted_fields"] == [{"single_header": {"name": "authorization"}},
+                                          {"single_header": {"name": "cookie"}}]
+    group = stack.by_path("aws_cloudwatch_log_group", "shop/assets/waf-logs")
+    assert group["name"].startswith("aws-waf-logs-") and group["retention_in_days"] == 30
+
+
+def test_cloudfront_writes_standard_logs_to_a_private_expiring_bucket(
+    stacks: dict[str, Stack],
+) -> None:
+    stack = stacks["shop"]
+    distribution = stack.by_path("aws_cloudfront_distribution", "shop/assets/distribution")
+    assert distribution["logging_config"] == {
+        "bucket": ref(stack, "aws_s3_bucket", "shop/assets/logs/bucket", "bucket_domain_name"),
+        "include_cookies": False, "prefix": "cloudfront/"}
+    ownership = stack.by_path("aws_s3_bucket_ownership_controls", "shop/assets/logs/ownership")
+    assert ownership["rule"] == {"object_ownership": "BucketOwnerPreferred"}
+    block = stack.by_path("aws_s3_bucket_public_access_block",
+                          "shop/assets/logs/public-access-block")
+    assert all(block[k] is True for k in ("block_public_acls", "block_public_policy",
+                                          "ignore_public_acls", "restrict_public_buckets"))
+    [rule] = stack.by_path("aws_s3_bucket_lifecycle_configuration",
+                           "shop/assets/logs/lifecycle")["rule"]
+    assert rule["expiration"] == [{"days": 30}]
+    encryption = stack.by_path("aws_s3_bucket_server_side_encryption_configuration",
+                               "shop/assets/logs/encryption")
+    assert encryption["rule"][0]["apply_server_side_encryption_by_default"] == {
+        "sse_algorithm": "AES256"}
+
+
+def test_every_response_carries_security_headers(stacks: dict[str, Stack]) -> None:
+    stack = stacks["shop"]
+    policy = stack.by_path("aws_cloudfront_response_headers_policy",
+                           "shop/assets/security-headers")
+    headers = policy["security_headers_config"]
+    assert headers["strict_transport_security"]["access_control_max_age_sec"] == 31_536_000
+    assert headers["content_type_options"] == {"override": True}
+    assert headers["frame_options"] == {"frame_option": "SAMEORIGIN", "override": True}
+    assert headers["referrer_policy"]["referrer_policy"] == "strict-origin-when-cross-origin"
+    distribution = stack.by_path("aws_cloudfront_distribution", "shop/assets/distribution")
+    policy_id = ref(stack, "aws_cloudfront_response_headers_policy",
+                    "shop/assets/security-headers", "id")
+    behaviors = [distribution["default_cache_behavior"],
+                 *distribution["ordered_cache_behavior"]]
+    assert {b["response_headers_policy_id"] for b in behaviors} == {policy_id}
+
+
+def test_hardening_can_be_turned_off_one_switch_at_a_time(east: LaravelStack) -> None:
+    api = HttpApi(east, "api", function=PhpFunction(east, "web", app=LARAVEL_APP))
+    with pytest.warns(SecurityWarning):
+        Assets(east, "bare", api=api, waf_rate_limit=2000, waf_managed_rules=False,
+               access_logs=False, security_headers=False)
+    doc = json.loads(cdk.Testing.synth(east))
+    [acl] = doc["resource"]["aws_wafv2_web_acl"].values()
+    assert [r["name"] for r in acl["rule"]] == ["rate-limit-per-ip"]
+    assert "aws_cloudfront_response_headers_policy" not in doc["resource"]
+    [distribution] = doc["resource"]["aws_cloudfront_distribution"].values()
+    assert "logging_config" not in distribution
+
+
+def test_default_certificate_and_missing_waf_are_warned_about(east: LaravelStack) -> None:
+    api = HttpApi(east, "api", function=PhpFunction(east, "web", app=LARAVEL_APP))
+    with pytest.warns(SecurityWarning) as caught:
+        Assets(east, "cdn", api=api)
+    messages = " ".join(str(w.message) for w in caught)
+    assert "TLS 1.0" in messages and "certificate_arn=" in messages
+    assert "no WAF" in messages
 
 
 # Origin verification: CloudFront proves a request came through it (and its WAF).

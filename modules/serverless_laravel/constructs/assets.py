@@ -12,12 +12,14 @@ created.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from .. import cdk
 from ..cdk import Construct
 from ..checks import check_bool, check_bucket_prefix, check_int
-from ..errors import config_error
+from ..errors import SecurityWarning, config_error
 from .buckets import PrivateBucket
 from .http_api import (
     HttpApi,
@@ -25,6 +27,7 @@ from .http_api import (
     check_certificate,
     check_domain,
     check_hosted_zone,
+    check_retention,
 )
 from .php_function import default_function_name
 from .secret_refs import SecretRef
@@ -69,6 +72,27 @@ FORWARD_HOST_CODE = """function handler(event) {
   return request;
 }
 """
+# AWS managed rule groups on the web ACL, in priority order after the rate limit. Rules listed
+# in ``count_only`` only count: the Common set's SizeRestrictions_BODY blocks bodies over 8 KB,
+# which Laravel apps legitimately receive (JSON APIs, form posts with long text, uploads).
+@dataclass(frozen=True)
+class ManagedRuleGroup:
+    """One AWS managed rule group, and the rules in it that only count."""
+
+    name: str
+    count_only: tuple[str, ...] = ()
+
+
+MANAGED_RULE_GROUPS: tuple[ManagedRuleGroup, ...] = (
+    ManagedRuleGroup("AWSManagedRulesAmazonIpReputationList"),
+    ManagedRuleGroup("AWSManagedRulesCommonRuleSet", count_only=("SizeRestrictions_BODY",)),
+    ManagedRuleGroup("AWSManagedRulesKnownBadInputsRuleSet"),
+    ManagedRuleGroup("AWSManagedRulesSQLiRuleSet"),
+    ManagedRuleGroup("AWSManagedRulesPHPRuleSet"),
+)
+WAF_LOG_PREFIX = "aws-waf-logs-"
+REDACTED_HEADERS: tuple[str, ...] = ("authorization", "cookie")
+HSTS_MAX_AGE = 31_536_000
 _PATH = re.compile(r"^/[A-Za-z0-9_\-.*/+~@$&=]*$")
 _WEB_ACL_ARN = re.compile(
     r"^arn:aws[a-z-]*:wafv2:us-east-1:\d{12}:global/webacl/[\w-]+/[0-9a-f-]+$"
@@ -161,6 +185,36 @@ def check_distribution(
     return aliases
 
 
+def _visibility(metric: str) -> dict[str, object]:
+    """CloudWatch metrics and sampled requests for a web ACL or one of its rules."""
+    return {"cloudwatch_metrics_enabled": True, "metric_name": metric[:128],
+            "sampled_requests_enabled": True}
+
+
+def _warn_about(path: str, certificate_arn: str | None, waf_rate_limit: int | None,
+                web_acl_arn: str | None) -> None:
+    """Warn where the distribution runs with defaults a reviewer would question."""
+    if certificate_arn is None:
+        warnings.warn(
+            f"{path}: the distribution uses CloudFront's *.cloudfront.net certificate, which "
+            "lets viewers negotiate TLS 1.0; pass domain_names= and certificate_arn= (an ACM "
+            "certificate in us-east-1) to get TLSv1.2_2021", SecurityWarning, stacklevel=3)
+    if waf_rate_limit is None and web_acl_arn is None:
+        warnings.warn(
+            f"{path}: no WAF in front of the app; pass waf_rate_limit= (a web ACL with AWS "
+            "managed rules, built in us-east-1) or web_acl_arn=", SecurityWarning, stacklevel=3)
+
+
+@dataclass(frozen=True)
+class _Options:
+    """The hardening switches of one distribution."""
+
+    waf_managed_rules: bool
+    access_logs: bool
+    security_headers: bool
+    log_retention_days: int
+
+
 class Assets(Construct):
     """CloudFront in front of the app: static paths from a private bucket, the rest from the API."""
 
@@ -181,6 +235,10 @@ class Assets(Construct):
         force_destroy: bool = False,
         set_asset_url: bool = True,
         verify_origin: bool = True,
+        waf_managed_rules: bool = True,
+        access_logs: bool = True,
+        security_headers: bool = True,
+        log_retention_days: int = 30,
     ) -> None:
         region = region_of(scope, None, "Assets")
         paths = check_static_paths("Assets", static_paths)
@@ -190,8 +248,11 @@ class Assets(Construct):
         check_waf("Assets", waf_rate_limit, web_acl_arn, region)
         check_bucket_prefix("Assets", bucket_prefix)
         for prop, flag in (("force_destroy", force_destroy), ("set_asset_url", set_asset_url),
-                           ("verify_origin", verify_origin)):
+                           ("verify_origin", verify_origin),
+                           ("waf_managed_rules", waf_managed_rules),
+                           ("access_logs", access_logs), ("security_headers", security_headers)):
             check_bool("Assets", prop, flag)
+        check_retention("Assets", log_retention_days)
         if not isinstance(api, HttpApi):
             raise config_error(
                 WHERE, "api", api, "must be an HttpApi", "pass the HttpApi of the web function",
@@ -205,6 +266,8 @@ class Assets(Construct):
             )
 
         super().__init__(scope, id)
+        self._options = _Options(waf_managed_rules, access_logs, security_headers,
+                                 log_retention_days)
         try:
             self._build(api, paths, aliases, price_class, certificate_arn, hosted_zone_id,
                         waf_rate_limit, web_acl_arn, bucket_prefix, force_destroy, verify_origin)
@@ -216,6 +279,7 @@ class Assets(Construct):
         except Exception:
             scope.node.try_remove_child(id)
             raise
+        _warn_about(self.node.path, certificate_arn, waf_rate_limit, web_acl_arn)
 
     def _build(
         self, api: HttpApi, paths: tuple[str, ...], aliases: tuple[str, ...], price_class: str,
@@ -241,6 +305,8 @@ class Assets(Construct):
         )
         self.origin_secret = self._origin_secret() if verify_origin else None
         acl_arn = web_acl_arn if waf_rate_limit is None else self._web_acl(waf_rate_limit).arn
+        self.log_bucket = self._log_bucket(force_destroy) if self._options.access_logs else None
+        self.headers_policy = self._headers_policy() if self._options.security_headers else None
         self.distribution = self._distribution(api, paths, price_class, certificate_arn, acl_arn)
         self.bucket.add_to_resource_policy(self._read_by_distribution())
         if hosted_zone_id is not None:
@@ -309,6 +375,7 @@ class Assets(Construct):
             allowed_methods=ALL_METHODS, cached_methods=["GET", "HEAD"], compress=True,
             cache_policy_id=CACHING_DISABLED,
             origin_request_policy_id=ALL_VIEWER_EXCEPT_HOST_HEADER,
+            response_headers_policy_id=self._headers_policy_id,
             function_association=[cdk.struct(
                 module, "CloudfrontDistributionDefaultCacheBehaviorFunctionAssociation",
                 event_type="viewer-request", function_arn=self.forward_host.arn)],
@@ -321,6 +388,7 @@ class Assets(Construct):
             path_pattern=path, target_origin_id=S3_ORIGIN,
             viewer_protocol_policy="redirect-to-https", allowed_methods=["GET", "HEAD"],
             cached_methods=["GET", "HEAD"], compress=True, cache_policy_id=CACHING_OPTIMIZED,
+            response_headers_policy_id=self._headers_policy_id,
         ) for path in paths]
 
     def _distribution(
@@ -344,30 +412,90 @@ class Assets(Construct):
             restrictions={"geo_restriction": {"restriction_type": "none"}},
             viewer_certificate=certificate,
             web_acl_id=web_acl_arn,
+            logging_config=None if self.log_bucket is None else {
+                "bucket": self.log_bucket.bucket.bucket_domain_name,
+                "include_cookies": False, "prefix": "cloudfront/"},
         )
 
     def _web_acl(self, limit: int) -> object:
-        """A CLOUDFRONT web ACL blocking an IP past ``limit`` requests in 5 minutes."""
+        """A CLOUDFRONT web ACL: AWS managed rule groups, then a per-IP rate limit; logged."""
         module = "wafv2_web_acl"
         metric = re.sub(r"[^A-Za-z0-9_-]", "-", self._name)
-        rule = cdk.struct(
+        rate = cdk.struct(
             module, "Wafv2WebAclRule", name="rate-limit-per-ip", priority=0,
             action={"block": {}},
             statement={"rate_based_statement": {
                 "limit": limit, "aggregate_key_type": "IP",
                 "evaluation_window_sec": WAF_WINDOW_SECONDS}},
-            visibility_config={"cloudwatch_metrics_enabled": True,
-                               "metric_name": f"{metric}-rate-limit",
-                               "sampled_requests_enabled": True},
+            visibility_config=_visibility(f"{metric}-rate-limit"),
         )
+        managed = [
+            cdk.struct(
+                module, "Wafv2WebAclRule", name=group.name, priority=priority,
+                override_action={"none": {}},
+                statement={"managed_rule_group_statement": {
+                    "name": group.name, "vendor_name": "AWS",
+                    **({"rule_action_override": [
+                        {"name": rule, "action_to_use": {"count": {}}}
+                        for rule in group.count_only]} if group.count_only else {})}},
+                visibility_config=_visibility(f"{metric}-{group.name}"),
+            )
+            for priority, group in enumerate(MANAGED_RULE_GROUPS, start=1)
+        ] if self._options.waf_managed_rules else []
         self.web_acl = cdk.aws(module).Wafv2WebAcl(
             self, "web-acl", name=self._name, scope="CLOUDFRONT",
-            description="Rate limit per client IP (serverless-laravel)",
-            default_action={"allow": {}}, rule=[rule],
-            visibility_config={"cloudwatch_metrics_enabled": True, "metric_name": metric,
-                               "sampled_requests_enabled": True},
+            description="Managed rule groups and a rate limit per client IP (serverless-laravel)",
+            default_action={"allow": {}}, rule=[rate, *managed],
+            visibility_config=_visibility(metric),
         )
+        self._waf_logging()
         return self.web_acl
+
+    def _waf_logging(self) -> None:
+        """WAF logs to their own log group (the name AWS requires), credentials redacted."""
+        self.waf_log_group = cdk.aws("cloudwatch_log_group").CloudwatchLogGroup(
+            self, "waf-logs", name=f"{WAF_LOG_PREFIX}{self._name}",
+            retention_in_days=self._options.log_retention_days,
+        )
+        module = "wafv2_web_acl_logging_configuration"
+        cdk.aws(module).Wafv2WebAclLoggingConfiguration(
+            self, "waf-logging", resource_arn=self.web_acl.arn,
+            log_destination_configs=[self.waf_log_group.arn],
+            redacted_fields=[
+                cdk.struct(module, "Wafv2WebAclLoggingConfigurationRedactedFields",
+                           single_header={"name": header})
+                for header in REDACTED_HEADERS
+            ],
+        )
+
+    def _log_bucket(self, force_destroy: bool) -> PrivateBucket:
+        """CloudFront standard logs: a private bucket with ACLs enabled (CloudFront delivers
+        through an ACL grant), SSE-S3 (it cannot write to SSE-KMS), expiring with the logs."""
+        return PrivateBucket(
+            self, "logs", bucket_prefix="laravel-cf-logs-", versioned=False,
+            force_destroy=force_destroy, object_ownership="BucketOwnerPreferred",
+            expire_after_days=self._options.log_retention_days,
+        )
+
+    def _headers_policy(self) -> object:
+        """HSTS, nosniff, frame options and referrer policy on every response."""
+        return cdk.aws("cloudfront_response_headers_policy").CloudfrontResponseHeadersPolicy(
+            self, "security-headers", name=f"{self._name[:100]}-security",
+            comment="Security headers (serverless-laravel)",
+            security_headers_config={
+                "strict_transport_security": {
+                    "access_control_max_age_sec": HSTS_MAX_AGE, "include_subdomains": False,
+                    "preload": False, "override": True},
+                "content_type_options": {"override": True},
+                "frame_options": {"frame_option": "SAMEORIGIN", "override": True},
+                "referrer_policy": {"referrer_policy": "strict-origin-when-cross-origin",
+                                    "override": True},
+            },
+        )
+
+    @property
+    def _headers_policy_id(self) -> str | None:
+        return None if self.headers_policy is None else self.headers_policy.id
 
     def _read_by_distribution(self) -> dict[str, object]:
         """Bucket policy: CloudFront may read objects, only on behalf of this distribution."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .. import cdk
 from ..cdk import Construct
-from ..checks import check_bucket_prefix
+from ..checks import check_bucket_prefix, check_choice, check_optional_int
 from ..errors import config_error
 from .iam import (
     Grantable,
@@ -15,6 +15,8 @@ from .iam import (
     policy_document,
     statement_struct,
 )
+
+OWNERSHIP: tuple[str, ...] = ("BucketOwnerEnforced", "BucketOwnerPreferred")
 
 
 class PrivateBucket(Construct):
@@ -30,8 +32,17 @@ class PrivateBucket(Construct):
         versioned: bool = True,
         force_destroy: bool = False,
         noncurrent_version_days: int = 30,
+        object_ownership: str = "BucketOwnerEnforced",
+        expire_after_days: int | None = None,
     ) -> None:
+        """``object_ownership``: ``BucketOwnerEnforced`` (ACLs off, the default) or
+        ``BucketOwnerPreferred``, only for log buckets of services that still deliver through
+        ACLs (CloudFront standard logs). ``expire_after_days``: delete objects after that many
+        days (1..3650; default never), for logs."""
         check_bucket_prefix("PrivateBucket", bucket_prefix)
+        check_choice("PrivateBucket", "object_ownership", object_ownership, OWNERSHIP)
+        check_optional_int("PrivateBucket", "expire_after_days", expire_after_days, 1, 3650,
+                           "pass the days objects are kept, e.g. 90")
         if noncurrent_version_days < 1:
             raise config_error(
                 "PrivateBucket", "noncurrent_version_days", noncurrent_version_days,
@@ -52,7 +63,7 @@ class PrivateBucket(Construct):
         )
         cdk.aws("s3_bucket_ownership_controls").S3BucketOwnershipControls(
             self, "ownership", bucket=self.bucket.id,
-            rule={"object_ownership": "BucketOwnerEnforced"},
+            rule={"object_ownership": object_ownership},
         )
         sse = {"sse_algorithm": "aws:kms", "kms_master_key_id": kms_key_arn} if kms_key_arn \
             else {"sse_algorithm": "AES256"}
@@ -68,7 +79,8 @@ class PrivateBucket(Construct):
                 self, "versioning", bucket=self.bucket.id,
                 versioning_configuration={"status": "Enabled"},
             )
-            self._lifecycle(noncurrent_version_days)
+        if versioned or expire_after_days is not None:
+            self._lifecycle(noncurrent_version_days if versioned else None, expire_after_days)
         self._policy_statements: list[dict[str, object]] = [
             deny_insecure_transport("s3:*", [self.bucket.arn, f"{self.bucket.arn}/*"])
         ]
@@ -80,17 +92,23 @@ class PrivateBucket(Construct):
         )
         self.kms_key_arn = kms_key_arn
 
-    def _lifecycle(self, noncurrent_version_days: int) -> None:
-        """Old versions expire; abandoned multipart uploads are cleaned up."""
+    def _lifecycle(self, noncurrent_version_days: int | None,
+                   expire_after_days: int | None) -> None:
+        """Old versions (and, for logs, current objects) expire; abandoned multipart uploads
+        are cleaned up."""
         module = "s3_bucket_lifecycle_configuration"
+        noncurrent = None if noncurrent_version_days is None else [cdk.struct(
+            module, "S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration",
+            noncurrent_days=noncurrent_version_days)]
+        expiration = None if expire_after_days is None else [cdk.struct(
+            module, "S3BucketLifecycleConfigurationRuleExpiration", days=expire_after_days)]
         rule = cdk.struct(
             module, "S3BucketLifecycleConfigurationRule",
-            id="expire-noncurrent-versions",
+            id="expire-noncurrent-versions" if expire_after_days is None else "expire-objects",
             status="Enabled",
             filter=[cdk.struct(module, "S3BucketLifecycleConfigurationRuleFilter", prefix="")],
-            noncurrent_version_expiration=[cdk.struct(
-                module, "S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration",
-                noncurrent_days=noncurrent_version_days)],
+            noncurrent_version_expiration=noncurrent,
+            expiration=expiration,
             abort_incomplete_multipart_upload=[cdk.struct(
                 module, "S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload",
                 days_after_initiation=7)],

@@ -303,6 +303,7 @@ class LaravelApp(Construct):
             hosted_zone_id=hosted_zone_id, waf_rate_limit=waf_rate_limit,
             web_acl_arn=web_acl_arn, bucket_prefix=ASSETS_BUCKET_PREFIX,
             force_destroy=force_destroy, set_asset_url=False, verify_origin=True,
+            log_retention_days=log_retention_days,
         )
         for key in ("APP_URL", "ASSET_URL"):
             self._set(key, self.assets.url)
