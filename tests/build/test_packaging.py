@@ -6,10 +6,12 @@ import base64
 import hashlib
 import os
 import random
+import re
 import shutil
 import stat
 import subprocess
 import tempfile
+import time
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -20,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from serverless_laravel.build import packaging, stat_cache
 from serverless_laravel.build.packaging import (
     DEFAULT_EXCLUDES,
     MAX_FILES,
@@ -32,6 +35,7 @@ from serverless_laravel.build.packaging import (
     _hash_file,
     package_app,
 )
+from serverless_laravel.build.stat_cache import StatIndex, index_path
 from serverless_laravel.cli import app as cli_app
 from serverless_laravel.errors import ConfigurationError
 from tests.helpers import RecordingProgress
@@ -147,8 +151,9 @@ def test_unchanged_tree_is_reused_without_rewriting(laravel: Path, tmp_path: Pat
     assert second == Package(**{**first.__dict__, "reused": True})
     again = second.path.stat()
     assert (again.st_ino, again.st_mtime_ns) == (written.st_ino, written.st_mtime_ns)
+    index = index_path(tmp_path / "cache", os.path.realpath(laravel)).name
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == sorted(
-        [first.path.name, first.path.with_suffix(".json").name]
+        [first.path.name, first.path.with_suffix(".json").name, index]
     )
 
 
@@ -161,6 +166,227 @@ def test_damaged_cache_entry_is_rebuilt(laravel: Path, tmp_path: Path) -> None:
     rebuilt = package_app(laravel, cache_dir=tmp_path / "cache")
     assert not rebuilt.reused
     assert rebuilt.path.read_bytes() == good
+
+
+APP_PHP = "config/app.php"
+SAME_SIZE_EDIT = LARAVEL[APP_PHP].replace(b"APP_NAME", b"APP_ENVX")
+
+
+@pytest.fixture
+def no_racy_margin(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let the stat cache vouch for files written just now (test trees are moments old)."""
+    monkeypatch.setattr(stat_cache, "RACY_MARGIN_NS", 0)
+
+
+def index_of(app: Path, cache: Path) -> Path:
+    """The stat cache file of ``app`` in ``cache``."""
+    return index_path(cache, os.path.realpath(app))
+
+
+def refuse_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail the test if packaging reads any file of the app from now on."""
+
+    def read(*args: object) -> bytes:
+        raise AssertionError(f"a file was read: {args}")
+
+    monkeypatch.setattr(packaging, "_read", read)
+    monkeypatch.setattr(packaging, "_chunks", read)
+
+
+def rewrite_keeping_mtime(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` and set its mtime back to what it was; only ctime moves.
+
+    Rewrites until the ctime differs: on a coarse clock the first rewrite may land in the same
+    tick as the original write (the racy case, tested on its own).
+    """
+    before = path.stat()
+    for _ in range(100):
+        path.write_bytes(data)
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+        after = path.stat()
+        if after.st_ctime_ns != before.st_ctime_ns:
+            break
+        time.sleep(0.01)
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    assert after.st_ctime_ns != before.st_ctime_ns
+
+
+def without_ctime(info: os.stat_result) -> tuple[int, int, int, int]:
+    """A stat-cache key blind to ctime: stands for a rewrite within one timestamp tick."""
+    return info.st_ino, info.st_size, info.st_mtime_ns, 0
+
+
+def test_stat_cache_hit_reads_no_file_and_leaves_the_index_alone(
+    laravel: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_racy_margin: None
+) -> None:
+    cache = tmp_path / "cache"
+    first = package_app(laravel, cache_dir=cache)
+    index = index_of(laravel, cache)
+    written = index.stat()
+    assert set(StatIndex.load(index).entries) == {name.encode() for name in LARAVEL}
+    refuse_reads(monkeypatch)
+    progress = RecordingProgress()
+    second = package_app(laravel, cache_dir=cache, progress=progress)
+    assert (second.sha256, second.reused) == (first.sha256, True)
+    assert progress.phases == [("hashing", 0, 0)]
+    again = index.stat()
+    assert (again.st_ino, again.st_mtime_ns) == (written.st_ino, written.st_mtime_ns)
+
+
+def test_an_edit_rehashes_only_the_edited_file(
+    laravel: Path, tmp_path: Path, no_racy_margin: None
+) -> None:
+    cache = tmp_path / "cache"
+    first = package_app(laravel, cache_dir=cache)
+    edited = b"<?php\nRoute::get('/', fn () => 'changed');\n"
+    (laravel / "routes/web.php").write_bytes(edited)
+    (laravel / "vendor/autoload.php").unlink()
+    progress = RecordingProgress()
+    after = package_app(laravel, cache_dir=cache, progress=progress)
+    assert progress.phases[0] == ("hashing", len(edited), len(edited))
+    assert after.sha256 != first.sha256 and not after.reused
+    expected = {**LARAVEL, "routes/web.php": edited}
+    del expected["vendor/autoload.php"]
+    assert contents(after) == expected
+    assert set(StatIndex.load(index_of(laravel, cache)).entries) == {n.encode() for n in expected}
+
+
+def test_same_size_edit_with_the_old_mtime_is_detected(
+    laravel: Path, tmp_path: Path, no_racy_margin: None
+) -> None:
+    cache = tmp_path / "cache"
+    first = package_app(laravel, cache_dir=cache)
+    rewrite_keeping_mtime(laravel / APP_PHP, SAME_SIZE_EDIT)
+    after = package_app(laravel, cache_dir=cache)
+    assert after.sha256 != first.sha256 and not after.reused
+    assert contents(after) == {**LARAVEL, APP_PHP: SAME_SIZE_EDIT}
+
+
+def test_racily_clean_file_is_hashed_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unchanged stat data does not vouch for a file changed around the time the index was made.
+
+    With ctime out of the key, a same-size rewrite back-dated to the old mtime looks exactly like
+    the racy case (two writes in one timestamp tick). Without the margin it goes unnoticed, which
+    shows that the margin is what catches it.
+    """
+    monkeypatch.setattr(packaging, "stamp_of", without_ctime)
+    for margin, noticed in ((0, False), (stat_cache.RACY_MARGIN_NS, True)):
+        monkeypatch.setattr(stat_cache, "RACY_MARGIN_NS", margin)
+        app = write_tree(tmp_path / f"app-{margin}", LARAVEL)
+        cache = tmp_path / f"cache-{margin}"
+        package_app(app, cache_dir=cache)
+        rewrite_keeping_mtime(app / APP_PHP, SAME_SIZE_EDIT)
+        after = package_app(app, cache_dir=cache)
+        assert (contents(after)[APP_PHP] == SAME_SIZE_EDIT) is noticed
+        assert after.reused is not noticed
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda data: b"",
+        lambda data: data[: len(data) // 2],
+        lambda data: b"not an index at all\n" * 20,
+        lambda data: stat_cache.MAGIC[:-1] + b"\x09" + data[len(stat_cache.MAGIC) :],
+        lambda data: data[:40] + bytes([data[40] ^ 1]) + data[41:],
+        lambda data: data + b"\0",
+    ],
+    ids=["empty", "truncated", "garbage", "other-version", "flipped-bit", "trailing-byte"],
+)
+def test_damaged_stat_cache_is_ignored_and_rewritten(
+    laravel: Path, tmp_path: Path, no_racy_margin: None, damage: Callable[[bytes], bytes]
+) -> None:
+    cache = tmp_path / "cache"
+    first = package_app(laravel, cache_dir=cache)
+    index = index_of(laravel, cache)
+    good = index.read_bytes()
+    index.write_bytes(damage(good))
+    assert StatIndex.load(index).entries == {}
+    progress = RecordingProgress()
+    again = package_app(laravel, cache_dir=cache, progress=progress)
+    assert (again.sha256, again.reused) == (first.sha256, True)
+    assert progress.phases == [("hashing", first.unzipped_bytes, first.unzipped_bytes)]
+    assert StatIndex.load(index).entries.keys() == StatIndex.decode(good).entries.keys()
+
+
+def test_unwritable_stat_cache_is_no_error(laravel: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    index_of(laravel, cache).mkdir(parents=True)
+    first = package_app(laravel, cache_dir=cache)
+    second = package_app(laravel, cache_dir=cache)
+    assert (second.sha256, second.reused) == (first.sha256, True)
+    assert index_of(laravel, cache).is_dir()
+
+
+def test_same_bytes_with_and_without_the_stat_cache(
+    laravel: Path, tmp_path: Path, no_racy_margin: None
+) -> None:
+    cold = package_app(laravel, cache_dir=tmp_path / "a")
+    expected = cold.path.read_bytes()
+    cold.path.unlink()
+    progress = RecordingProgress()
+    from_index = package_app(laravel, cache_dir=tmp_path / "a", progress=progress)
+    size = cold.unzipped_bytes
+    assert progress.phases == [("hashing", 0, 0), ("compressing", size, size)]
+    assert not from_index.reused and from_index.path.read_bytes() == expected
+    assert package_app(laravel, cache_dir=tmp_path / "b").path.read_bytes() == expected
+    with zipfile.ZipFile(from_index.path) as zf:
+        assert zf.testzip() is None
+    assert contents(from_index) == LARAVEL
+
+
+def test_stale_stat_cache_entry_is_caught_when_compressing(
+    laravel: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A digest the index vouched for is checked on the read that compresses the file."""
+    monkeypatch.setattr(packaging, "stamp_of", lambda info: (info.st_ino, info.st_size, 0, 0))
+    cache = tmp_path / "cache"
+    first = package_app(laravel, cache_dir=cache)
+    (laravel / APP_PHP).write_bytes(SAME_SIZE_EDIT)
+    first.path.unlink()
+    with pytest.raises(ConfigurationError, match="changed while it was being packaged"):
+        package_app(laravel, cache_dir=cache)
+    assert not index_of(laravel, cache).exists()
+    again = package_app(laravel, cache_dir=cache)
+    assert contents(again) == {**LARAVEL, APP_PHP: SAME_SIZE_EDIT}
+
+
+def test_stat_index_trusts_only_unchanged_entries_older_than_its_snapshot() -> None:
+    digest = hashlib.sha256(b"x").digest()
+    entries = {b"old": ((7, 1, 998, 999), digest), b"new": ((8, 1, 999, 1_000), digest)}
+    index = StatIndex(1_000, entries)
+    assert index.digest(b"old", (7, 1, 998, 999)) == digest
+    assert index.digest(b"new", (8, 1, 999, 1_000)) is None
+    assert index.digest(b"old", (7, 2, 998, 999)) is None
+    assert index.digest(b"old", (6, 1, 998, 999)) is None
+    assert index.digest(b"missing", (7, 1, 998, 999)) is None
+    future_mtime = StatIndex(1_000, {b"m": ((1, 1, 1_000, 5), digest)})
+    assert future_mtime.digest(b"m", (1, 1, 1_000, 5)) is None
+    decoded = StatIndex.decode(index.encode())
+    assert (decoded.as_of, decoded.entries) == (index.as_of, index.entries)
+    assert StatIndex.decode(StatIndex().encode()).entries == {}
+
+
+EXCLUDE_CASES = (
+    "*.map", "fixtures/", "vendor/acme/*", "/README.md", ".env.*", "a**b", "x[!a]y", "[ab]c",
+    "foo\\*", "**/cache", "docs/**", "?z", "lib/", "node_modules",
+)  # fmt: skip
+EXCLUDE_PATHS = (
+    "a.map", "d/a.map", "fixtures", "x/fixtures", "vendor/acme/pkg", "README.md", "d/README.md",
+    ".env.local", "d/.env.x", "a/x/b", "ab", "x/y", "xby", "d/bc", "foo*", "foox", "cache",
+    "d/e/cache", "docs/a/b", "zz", "qz", "d/qz", "lib", "node_modules", "d/node_modules",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("pattern", EXCLUDE_CASES)
+def test_excludes_match_like_the_full_path_regex(pattern: str) -> None:
+    """Name-only matching, the fast path, agrees with the gitignore regex on the whole path."""
+    excluder = packaging._Excluder([pattern])
+    regex = re.compile(packaging._pattern_regex(pattern))
+    for rel in EXCLUDE_PATHS:
+        for is_dir in (False, True):
+            expected = bool(regex.fullmatch(rel)) and (is_dir or not pattern.endswith("/"))
+            assert excluder.excludes(rel.rsplit("/", 1)[-1], rel, is_dir) is expected, (rel, is_dir)
 
 
 def test_default_excludes(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@
 ``package_app`` walks the app with gitignore-style excludes, checks the unzipped size before
 compressing anything, hashes every file's content into a cache key and either returns the cached
 zip or writes a new one. The zip is written here rather than with ``zipfile`` so that files can be
-deflated in parallel threads (zlib releases the GIL) while the container stays byte-for-byte
+deflated in parallel threads (libdeflate releases the GIL) while the container stays byte-for-byte
 reproducible: entries sorted by path, one fixed timestamp, modes normalized to 0644 or 0755.
 
 Decisions that shape the output:
@@ -15,11 +15,36 @@ Decisions that shape the output:
   regular file with the target's content, a linked directory is walked under the link's path.
   A symlink that dangles, leaves the app, or loops back to one of its ancestors is an error.
 * The cache directory is never packaged, even when it lies inside the app under another name.
+* Entries are raw deflate streams (method 8) from libdeflate at ``COMPRESS_LEVEL`` 4, with
+  libdeflate's CRC-32; a file whose first 16 KiB barely shrink, or that deflate would not make
+  smaller, is stored. Measured on the benchmark tree (8,948 files, 79.8 MiB after the excludes;
+  CPU seconds of one thread, size against zlib level 6, which ``zip -r`` uses): zlib 6 1.48 s;
+  libdeflate 6 0.83 s, +0.2 %; libdeflate 4 0.64 s, +1.3 %; libdeflate 1 0.41 s, +5.5 %; ISA-L
+  (``isal``) 2 0.22 s, +8.2 %. Level 4 keeps a cold package under half the time of ``zip -r`` on
+  a loaded two-core machine, where level 6 landed on that line, for 1 % more bytes. ISA-L is
+  faster still but its output is not promised to match across machines: it ships a kernel per
+  instruction set (and arm64), and without SSE4.2 it hashes differently (multiplicative, not
+  CRC32C). Two machines zipping the same tree to different bytes would show Terraform a new
+  ``source_code_hash``. libdeflate is portable C whose output depends only on its version,
+  which is part of the cache key.
+
+Speed without giving up the guarantees:
+
+* A stat cache (``stat_cache``), one per app beside the packages, maps each file's inode, size,
+  mtime and ctime to its SHA-256, like git's index. An unchanged tree is packaged from stat data
+  alone: no file is read, and the cache key comes from the recorded digests. A changed tree
+  re-hashes only the files whose stat data changed or that changed too close to the index's
+  making to be trusted. Every digest taken from it is checked when its file is read to be
+  compressed.
+* A file is read once per run: bytes read for hashing are kept for compressing (up to 300 MB).
+* Content digests stay SHA-256, collision-safe for a cache of build artifacts and, with SHA
+  extensions, faster here than BLAKE2b (0.05 s against 0.09 s for the tree above).
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import hashlib
 import json
@@ -28,19 +53,21 @@ import re
 import stat
 import struct
 import tempfile
-import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO, NamedTuple, TypeVar
+
+import deflate
 
 from ..errors import ConfigurationError
 from .progress import ProgressReporter, Silent
+from .stat_cache import Stamp, StatIndex, index_path, snapshot_time, stamp_of
 
-FORMAT_VERSION = 1
-COMPRESS_LEVEL = 6
+FORMAT_VERSION = 2
+COMPRESS_LEVEL = 4
 MB = 2**20
 LAMBDA_MAX_UNZIPPED_BYTES = 250 * MB
 MAX_FILES = 0xFFFF
@@ -85,6 +112,7 @@ _BATCH_FILES, _BATCH_BYTES = 64, 2 * MB
 _READ_CHUNK = MB
 _KEEP_BYTES = 300 * MB
 _PROBE_BYTES = 16 * 1024
+_PROBE_LEVEL = 1
 _STORE_RATIO = 0.97
 _WRITE_BUFFER = 4 * MB
 _LINK_FIX = "exclude it (exclude=[...]) or replace the link with a copy of its target"
@@ -93,6 +121,10 @@ _SIZE_FIX = (
     "or leave more out with exclude=[...] (e.g. run composer install --no-dev first)"
 )
 _GLOB_TOKENS = re.compile(r"\\.|\*\*/|\*\*|\*|\?|\[!?\]?[^\]]*\]|.", re.DOTALL)
+_GLOB_CHARS = frozenset("*?[\\")
+_EXEC_BITS = stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH
+_O_READ = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+_COMPRESSOR = f"libdeflate-{deflate.__version__}-{COMPRESS_LEVEL}"
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -111,32 +143,33 @@ class Package:
     reused: bool
 
 
-@dataclass(frozen=True)
-class _File:
-    """One file to store: its zip name (UTF-8 POSIX path), where to read it, size and x bit."""
+class _File(NamedTuple):
+    """One file to store: zip name (UTF-8 POSIX path), where to read it, size, x bit, stat data.
+
+    A tuple rather than a dataclass: a big tree makes tens of thousands of them on every run.
+    """
 
     name: bytes
     path: str
     size: int
     executable: bool
+    stamp: Stamp = (0, 0, 0, 0)
 
 
-@dataclass(frozen=True)
-class _Hashed:
+class _Hashed(NamedTuple):
     """A file's content hash, and its bytes when they are kept for the compress pass."""
 
     digest: bytes
     data: bytes | None
 
 
-@dataclass(frozen=True)
-class _Deflated:
+class _Deflated(NamedTuple):
     """A file's bytes as they go into the zip, with the fields its headers need."""
 
     method: int
     crc: int
     size: int
-    payload: bytes
+    payload: bytes | bytearray
 
 
 def _fail(prop: str, value: Any, rule: str, fix: str) -> ConfigurationError:
@@ -166,32 +199,75 @@ def _pattern_regex(pattern: str) -> str:
     """
     body = pattern.rstrip("/")
     anchored = "/" in body
-    glob = "".join(_token_regex(token) for token in _GLOB_TOKENS.findall(body.lstrip("/")))
+    glob = _glob_regex(body.lstrip("/"))
     return glob if anchored else f"(?:.*/)?{glob}"
+
+
+def _glob_regex(glob: str) -> str:
+    """Regex for a glob, token by token."""
+    return "".join(_token_regex(token) for token in _GLOB_TOKENS.findall(glob))
+
+
+def _by_name(pattern: str) -> bool:
+    """Whether ``pattern`` can be matched against a bare name: no slash, no ``**``, no class.
+
+    Such a pattern matches a path exactly when it matches the path's last component, because
+    none of its wildcards crosses ``/``. (A negated class can match ``/``; ``**`` can too.)
+    """
+    body = pattern.rstrip("/")
+    return "/" not in body and "**" not in body and "[" not in body
+
+
+def _one_regex(regexes: Sequence[str]) -> re.Pattern[str]:
+    """One regex matching any of ``regexes`` (one that never matches when there are none)."""
+    return re.compile("|".join(f"(?:{r})" for r in regexes) or "(?!)")
+
+
+class _Matcher:
+    """One group of patterns, split by how cheaply they can be tested.
+
+    Literal names are a set lookup and other name patterns one regex on the entry's name; only
+    patterns that need the whole relative path are matched against it.
+    """
+
+    def __init__(self, patterns: Sequence[str]) -> None:
+        names = [p.rstrip("/") for p in patterns if _by_name(p)]
+        self._names = frozenset(n for n in names if not _GLOB_CHARS.intersection(n))
+        globs = [n for n in names if _GLOB_CHARS.intersection(n)]
+        self._name_globs = _one_regex([_glob_regex(n) for n in globs])
+        self._paths = _one_regex([_pattern_regex(p) for p in patterns if not _by_name(p)])
+
+    def matches(self, name: str, rel: str) -> bool:
+        """Whether the entry ``name`` at relative path ``rel`` is matched."""
+        return (
+            name in self._names
+            or self._name_globs.fullmatch(name) is not None
+            or self._paths.fullmatch(rel) is not None
+        )
 
 
 class _Excluder:
     """Decides which paths stay out; a matched directory is skipped with everything below it."""
 
     def __init__(self, patterns: Sequence[str]) -> None:
-        self._any = self._compile([p for p in patterns if not p.endswith("/")])
-        self._dirs = self._compile([p for p in patterns if p.endswith("/")])
-
-    @staticmethod
-    def _compile(patterns: Sequence[str]) -> re.Pattern[str]:
-        """One regex for all ``patterns``; one that cannot compile is a configuration error."""
         for pattern in patterns:
-            try:
-                re.compile(_pattern_regex(pattern))
-            except re.error as error:
-                raise _fail(
-                    "exclude", pattern, f"it is not a valid glob ({error})", "fix its [...] class"
-                ) from None
-        return re.compile("|".join(f"(?:{_pattern_regex(p)})" for p in patterns) or "(?!)")
+            _check_glob(pattern)
+        self._any = _Matcher([p for p in patterns if not p.endswith("/")])
+        self._dirs = _Matcher([p for p in patterns if p.endswith("/")])
 
-    def excludes(self, rel: str, is_dir: bool) -> bool:
-        """Whether ``rel`` (relative POSIX path) is left out."""
-        return bool(self._any.fullmatch(rel) or (is_dir and self._dirs.fullmatch(rel)))
+    def excludes(self, name: str, rel: str, is_dir: bool) -> bool:
+        """Whether the entry ``name``, at ``rel`` (relative POSIX path), is left out."""
+        return self._any.matches(name, rel) or (is_dir and self._dirs.matches(name, rel))
+
+
+def _check_glob(pattern: str) -> None:
+    """A pattern whose regex cannot compile is a configuration error."""
+    try:
+        re.compile(_pattern_regex(pattern))
+    except re.error as error:
+        raise _fail(
+            "exclude", pattern, f"it is not a valid glob ({error})", "fix its [...] class"
+        ) from None
 
 
 def _check_excludes(exclude: Sequence[str]) -> tuple[str, ...]:
@@ -248,64 +324,89 @@ def _cache_location(cache_dir: Path | None) -> Path:
     return Path.cwd() / ".serverless-laravel" / "packages"
 
 
-def _identity(path: Path) -> tuple[int, int] | None:
+def _identity(path: Path | str) -> tuple[int, int] | None:
     """``(device, inode)`` of an existing path, following symlinks; ``None`` if it is missing."""
     try:
-        info = path.stat()
+        info = Path(path).stat()
     except OSError:
         return None
     return info.st_dev, info.st_ino
 
 
-class _Scanner:
-    """Collects the files to package, applying excludes and the symlink rules."""
+def _inside(path: Path, root: Path) -> tuple[int, int] | None:
+    """The identity of ``path`` when it is ``root`` or lies below it, else ``None``.
 
-    def __init__(self, root: Path, excluder: _Excluder, skip: tuple[int, int] | None) -> None:
+    Compared by ``(device, inode)``, so a differently spelled or case-folded path still counts.
+    """
+    found = _identity(path)
+    if found is None:
+        return None
+    top, real = _identity(root), Path(os.path.realpath(path))
+    return found if any(_identity(parent) == top for parent in (real, *real.parents)) else None
+
+
+class _Scanner:
+    """Collects the files to package, applying excludes and the symlink rules.
+
+    Directories are stat'ed only when it matters: all of them when the cache lies inside the app
+    (to skip it), and a symlinked one with its ancestors (to catch a loop). Every file is stat'ed
+    once, for its size, x bit and stat-cache key.
+    """
+
+    def __init__(self, root: Path, excluder: _Excluder, cache: Path) -> None:
         self.root = root
         self.real_root = os.path.realpath(root)
         self.excluder = excluder
-        self.skip = skip
+        self.skip = _inside(cache, root)
         self.files: list[_File] = []
+        self._ids: dict[str, tuple[int, int] | None] = {}
 
     def scan(self) -> list[_File]:
-        """Every included file, sorted by zip name."""
-        info = self.root.stat()
-        self._walk(str(self.root), "", frozenset({(info.st_dev, info.st_ino)}))
-        return sorted(self.files, key=lambda f: f.name)
+        """Every included file, sorted by zip name (names are unique, so tuples sort by them)."""
+        self._walk(str(self.root), "", (str(self.root),))
+        return sorted(self.files)
 
-    def _walk(self, directory: str, prefix: str, ancestors: frozenset[tuple[int, int]]) -> None:
-        """Visit the entries of ``directory``, whose relative path is ``prefix``."""
-        with os.scandir(directory) as entries:
-            for entry in entries:
-                self._visit(entry, prefix + entry.name, ancestors)
+    def _walk(self, directory: str, prefix: str, ancestors: tuple[str, ...]) -> None:
+        """Record the files of ``directory`` (relative path ``prefix``) and descend into its dirs.
 
-    def _visit(
-        self, entry: os.DirEntry[str], rel: str, ancestors: frozenset[tuple[int, int]]
-    ) -> None:
-        """Record a file, descend into a directory, or skip an excluded or special entry."""
-        is_dir = entry.is_dir()
-        if self.excluder.excludes(rel, is_dir):
-            return
-        if entry.is_symlink():
-            self._check_link(entry.path, rel)
-        if is_dir:
-            info = entry.stat()
-            key = (info.st_dev, info.st_ino)
-            if key in ancestors:
-                raise _fail("app", rel, "this symlink loops back to a parent directory", _LINK_FIX)
-            if key != self.skip:
-                self._walk(entry.path, rel + "/", ancestors | {key})
-        elif entry.is_file():
-            info = entry.stat()
-            self.files.append(_File(_zip_name(rel), entry.path, info.st_size, _is_exec(info)))
+        Skips excluded and special entries. This loop runs once per entry of the tree on every
+        package, warm runs included, so it stays flat.
+        """
+        with os.scandir(directory) as scan:
+            entries = list(scan)
+        excludes, files = self.excluder.excludes, self.files
+        for entry in entries:
+            rel = prefix + entry.name
+            is_dir = entry.is_dir()
+            if excludes(entry.name, rel, is_dir):
+                continue
+            if entry.is_symlink():
+                self._check_link(entry, rel, ancestors if is_dir else ())
+            if is_dir:
+                if self.skip is None or _identity(entry.path) != self.skip:
+                    self._walk(entry.path, rel + "/", (*ancestors, entry.path))
+            elif entry.is_file():
+                info = entry.stat()
+                executable = bool(info.st_mode & _EXEC_BITS)
+                files.append(
+                    _File(_zip_name(rel), entry.path, info.st_size, executable, stamp_of(info))
+                )
 
-    def _check_link(self, path: str, rel: str) -> None:
-        """A symlink must resolve to something that exists inside the app."""
-        target = os.path.realpath(path)
+    def _id(self, path: str) -> tuple[int, int] | None:
+        """``_identity`` of a walked directory, remembered."""
+        if path not in self._ids:
+            self._ids[path] = _identity(path)
+        return self._ids[path]
+
+    def _check_link(self, entry: os.DirEntry[str], rel: str, ancestors: tuple[str, ...]) -> None:
+        """A symlink must resolve inside the app; a linked directory must not be an ancestor."""
+        target = os.path.realpath(entry.path)
         if not Path(target).exists():
             raise _fail("app", rel, "this symlink is dangling", _LINK_FIX)
         if os.path.commonpath([self.real_root, target]) != self.real_root:
             raise _fail("app", rel, f"this symlink points outside the app (to {target})", _LINK_FIX)
+        if ancestors and _identity(target) in {self._id(a) for a in ancestors}:
+            raise _fail("app", rel, "this symlink loops back to a parent directory", _LINK_FIX)
 
 
 def _zip_name(rel: str) -> bytes:
@@ -316,11 +417,6 @@ def _zip_name(rel: str) -> bytes:
         raise _fail(
             "app", rel, "this file name is not valid UTF-8", "rename it or exclude it"
         ) from None
-
-
-def _is_exec(info: os.stat_result) -> bool:
-    """Whether any execute bit is set."""
-    return bool(info.st_mode & (stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH))
 
 
 def _check_size(app: Path, files: list[_File], limit: int | None) -> int:
@@ -361,7 +457,7 @@ def _batches(files: Sequence[_T], sizes: Sequence[int]) -> list[list[_T]]:
             weight = 0
         groups[-1].append(item)
         weight += size
-    return groups
+    return groups if groups[0] else []
 
 
 def _ordered_map(
@@ -391,54 +487,84 @@ def _changed(file: _File) -> ConfigurationError:
     )
 
 
-def _hash_file(file: _File, keep: bool) -> _Hashed:
-    """SHA-256 of a file's bytes; with ``keep``, the bytes too, so they are read only once."""
-    if keep:
-        data = Path(file.path).read_bytes()
-        if len(data) != file.size:
-            raise _changed(file)
-        return _Hashed(hashlib.sha256(data).digest(), data)
-    digest = hashlib.sha256()
-    with Path(file.path).open("rb", buffering=0) as fh:
-        while chunk := fh.read(_READ_CHUNK):
-            digest.update(chunk)
-    return _Hashed(digest.digest(), None)
+def _read(file: _File) -> bytes:
+    """All of ``file``'s bytes, which must be as many as the scan saw.
 
-
-def _content(file: _File, hashed: _Hashed) -> bytes:
-    """The bytes that were hashed: kept ones, or a fresh read that must hash the same."""
-    if hashed.data is not None:
-        return hashed.data
-    data = Path(file.path).read_bytes()
-    if len(data) != file.size or hashlib.sha256(data).digest() != hashed.digest:
+    Asking for one byte more than that shows in the same call that the file did not grow (a
+    short read of a regular file means end of file). Plain descriptors, not pathlib: its
+    per-call overhead is most of the cost of reading a small file.
+    """
+    fd = os.open(file.path, _O_READ)
+    try:
+        data = os.read(fd, file.size + 1)
+        while len(data) < file.size and (more := os.read(fd, file.size + 1 - len(data))):
+            data += more
+    finally:
+        os.close(fd)
+    if len(data) != file.size:
         raise _changed(file)
     return data
 
 
-def _raw_deflate(data: bytes) -> bytes:
-    """Raw deflate stream (no zlib header) of ``data`` at ``COMPRESS_LEVEL``."""
-    compressor = zlib.compressobj(COMPRESS_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS, 9)
-    return compressor.compress(data) + compressor.flush()
+def _chunks(path: str) -> Iterator[bytes]:
+    """A file's bytes, ``_READ_CHUNK`` at a time."""
+    fd = os.open(path, _O_READ)
+    try:
+        while chunk := os.read(fd, _READ_CHUNK):
+            yield chunk
+    finally:
+        os.close(fd)
 
 
-def _compress(data: bytes) -> bytes | None:
+def _hash_file(file: _File, keep: bool) -> _Hashed:
+    """SHA-256 of a file's bytes; with ``keep``, the bytes too, so they are read only once."""
+    if keep:
+        data = _read(file)
+        return _Hashed(hashlib.sha256(data).digest(), data)
+    digest = hashlib.sha256()
+    for chunk in _chunks(file.path):
+        digest.update(chunk)
+    return _Hashed(digest.digest(), None)
+
+
+def _content(file: _File, hashed: _Hashed) -> bytes:
+    """The bytes that were hashed: kept ones, or a fresh read that must hash the same.
+
+    A digest taken from the stat cache is checked here too, so a zip never holds bytes other
+    than those its cache key was computed from.
+    """
+    if hashed.data is not None:
+        return hashed.data
+    data = _read(file)
+    if hashlib.sha256(data).digest() != hashed.digest:
+        raise _changed(file)
+    return data
+
+
+def _raw_deflate(data: bytes | memoryview, level: int) -> bytearray:
+    """Raw deflate stream (no zlib header) of ``data``, by libdeflate at ``level``."""
+    return deflate.deflate_compress(data, level)
+
+
+def _compress(data: bytes) -> bytearray | None:
     """Deflated ``data``, or ``None`` when it is better stored as is.
 
     Storing wins when deflate would not make it smaller, or when its first ``_PROBE_BYTES`` barely
     shrink: images, fonts and archives are compressed already, and deflating them costs time.
+    The probe runs at the fastest level, which tells compressible from not just as well.
     """
     if len(data) > _PROBE_BYTES:
-        probe = len(_raw_deflate(data[:_PROBE_BYTES]))
+        probe = len(_raw_deflate(memoryview(data)[:_PROBE_BYTES], _PROBE_LEVEL))
         if probe > _PROBE_BYTES * _STORE_RATIO:
             return None
-    deflated = _raw_deflate(data)
+    deflated = _raw_deflate(data, COMPRESS_LEVEL)
     return deflated if len(deflated) < len(data) else None
 
 
 def _deflate(file: _File, hashed: _Hashed) -> _Deflated:
     """One file as it goes into the zip: deflated, or stored when that is no bigger."""
     data = _content(file, hashed)
-    crc = zlib.crc32(data)
+    crc = deflate.crc32(data)
     deflated = _compress(data)
     if deflated is None:
         return _Deflated(_STORED, crc, len(data), data)
@@ -464,7 +590,7 @@ class _ZipWriter:
         self.sha256 = hashlib.sha256()
         self.central: list[bytes] = []
 
-    def _write(self, data: bytes) -> None:
+    def _write(self, data: bytes | bytearray) -> None:
         """Append ``data`` to the file and the running hash."""
         self.out.write(data)
         self.sha256.update(data)
@@ -505,30 +631,47 @@ def _window() -> int:
 
 
 def _hash_files(
-    files: list[_File], pool: ThreadPoolExecutor, bar: ProgressReporter
-) -> list[_Hashed]:
-    """Content hashes of ``files``, in order, computed on ``pool``.
+    files: list[_File], index: StatIndex, pool: ThreadPoolExecutor, bar: ProgressReporter
+) -> tuple[list[_Hashed], int]:
+    """Content hashes of ``files`` in order, and how many files had to be read to get them.
 
-    When the tree fits in ``_KEEP_BYTES`` the bytes are kept too, so a cold build reads each
-    file once and compresses exactly what it hashed.
+    Digests the stat cache vouches for are taken as they are; only the other files are read.
+    When those fit in ``_KEEP_BYTES`` their bytes are kept too, so a cold build reads each file
+    once and compresses exactly what it hashed.
     """
-    total = sum(f.size for f in files)
+    known = [index.digest(file.name, file.stamp) for file in files]
+    dirty = [file for file, digest in zip(files, known, strict=True) if digest is None]
+    total = sum(file.size for file in dirty)
     bar.phase("hashing", total)
-    hashed: list[_Hashed] = []
-    batches = _batches(files, [f.size for f in files])
-    work = functools.partial(_hash_batch, keep=total <= _KEEP_BYTES)
+    fresh = _hash_all(dirty, total <= _KEEP_BYTES, pool, bar)
+    hashed = [_Hashed(d, None) if d is not None else next(fresh) for d in known]
+    return hashed, len(dirty)
+
+
+def _hash_all(
+    files: list[_File], keep: bool, pool: ThreadPoolExecutor, bar: ProgressReporter
+) -> Iterator[_Hashed]:
+    """Content hashes of ``files``, in order, computed on ``pool`` a batch at a time."""
+    batches = _batches(files, [file.size for file in files])
+    work = functools.partial(_hash_batch, keep=keep)
     for batch, result in zip(batches, _ordered_map(pool, work, batches, _window()), strict=True):
-        hashed.extend(result)
-        bar.advance(sum(f.size for f in batch))
-    return hashed
+        bar.advance(sum(file.size for file in batch))
+        yield from result
 
 
 def _cache_key(patterns: Sequence[str], files: list[_File], hashed: list[_Hashed]) -> str:
-    """Digest of the format, the exclude patterns, and every file's name, x bit and content."""
-    key = hashlib.sha256(f"serverless-laravel/{FORMAT_VERSION}/{COMPRESS_LEVEL}\0".encode())
+    """Digest of the format, the compressor, the excludes, and each file's name, x bit and content.
+
+    Names hold no NUL and digests have a fixed length, so the stream parses one way only.
+    """
+    key = hashlib.sha256(f"serverless-laravel/{FORMAT_VERSION}/{_COMPRESSOR}\0".encode())
     key.update(json.dumps(list(patterns)).encode() + b"\0")
-    for file, content in zip(files, hashed, strict=True):
-        key.update(file.name + (b"\0x" if file.executable else b"\0-") + content.digest)
+    key.update(
+        b"".join(
+            file.name + (b"\0x" if file.executable else b"\0-") + content.digest
+            for file, content in zip(files, hashed, strict=True)
+        )
+    )
     return key.hexdigest()
 
 
@@ -598,6 +741,55 @@ def _package(zip_path: Path, manifest: dict[str, Any], reused: bool) -> Package:
     )
 
 
+def _write_manifest(
+    zip_path: Path, writer: _ZipWriter, unzipped: int, count: int
+) -> dict[str, Any]:
+    """Record a finished zip's hashes and sizes beside it; the manifest marks the zip complete."""
+    manifest = {
+        "format": FORMAT_VERSION,
+        "sha256": writer.sha256.hexdigest(),
+        "zipped_bytes": writer.offset,
+        "unzipped_bytes": unzipped,
+        "file_count": count,
+    }
+    text = json.dumps(manifest, indent=2, sort_keys=True).encode()
+    _atomic_write(zip_path.with_suffix(".json"), lambda out: out.write(text))
+    return manifest
+
+
+def _build(
+    cache: Path,
+    patterns: Sequence[str],
+    files: list[_File],
+    index: StatIndex,
+    bar: ProgressReporter,
+) -> tuple[Package, list[_Hashed], int]:
+    """The package of ``files`` (cached, else newly written), their hashes, and files read."""
+    with ThreadPoolExecutor(_workers()) as pool:
+        hashed, read = _hash_files(files, index, pool, bar)
+        zip_path = cache / f"{_cache_key(patterns, files, hashed)}.zip"
+        manifest = _cached(zip_path)
+        if manifest is not None:
+            return _package(zip_path, manifest, reused=True), hashed, read
+        cache.mkdir(parents=True, exist_ok=True)
+        writer = _write_zip(zip_path, files, hashed, pool, bar)
+    manifest = _write_manifest(zip_path, writer, sum(f.size for f in files), len(files))
+    return _package(zip_path, manifest, reused=False), hashed, read
+
+
+def _save_index(path: Path, index: StatIndex) -> None:
+    """Store the stat cache; failing to is no error, the next run just hashes again."""
+    data = index.encode()
+    with contextlib.suppress(OSError):
+        _atomic_write(path, lambda out: out.write(data))
+
+
+def _forget_index(path: Path) -> None:
+    """Drop the stat cache after a file changed under us, so the next run trusts nothing."""
+    with contextlib.suppress(OSError):
+        path.unlink(missing_ok=True)
+
+
 def package_app(
     app: Path,
     *,
@@ -611,30 +803,26 @@ def package_app(
     ``exclude`` adds gitignore-style patterns to ``DEFAULT_EXCLUDES``. The zip lives in
     ``cache_dir`` (default ``$SERVERLESS_LARAVEL_CACHE``, else ``./.serverless-laravel/packages``)
     under a key hashed from every included file's path, x bit and content, never from mtimes.
+    Beside it, a stat cache per app (see ``stat_cache``) spares re-reading unchanged files.
     ``progress`` receives the bytes hashed and compressed (the CLI passes a progress bar).
     """
     root = _check_app(app)
     patterns = DEFAULT_EXCLUDES + _check_excludes(exclude)
     _check_limit(max_unzipped_bytes)
     cache = _cache_location(cache_dir)
-    files = _Scanner(root, _Excluder(patterns), _identity(cache)).scan()
-    unzipped = _check_size(root, files, max_unzipped_bytes)
+    since = snapshot_time()
+    scanner = _Scanner(root, _Excluder(patterns), cache)
+    files = scanner.scan()
+    _check_size(root, files, max_unzipped_bytes)
+    index_file = index_path(cache, scanner.real_root)
+    index = StatIndex.load(index_file)
     bar = progress if progress is not None else Silent()
-    with ThreadPoolExecutor(_workers()) as pool:
-        hashed = _hash_files(files, pool, bar)
-        zip_path = cache / f"{_cache_key(patterns, files, hashed)}.zip"
-        manifest = _cached(zip_path)
-        if manifest is not None:
-            return _package(zip_path, manifest, reused=True)
-        cache.mkdir(parents=True, exist_ok=True)
-        writer = _write_zip(zip_path, files, hashed, pool, bar)
-    manifest = {
-        "format": FORMAT_VERSION,
-        "sha256": writer.sha256.hexdigest(),
-        "zipped_bytes": writer.offset,
-        "unzipped_bytes": unzipped,
-        "file_count": len(files),
-    }
-    text = json.dumps(manifest, indent=2, sort_keys=True).encode()
-    _atomic_write(zip_path.with_suffix(".json"), lambda out: out.write(text))
-    return _package(zip_path, manifest, reused=False)
+    try:
+        package, hashed, read = _build(cache, patterns, files, index, bar)
+    except ConfigurationError:
+        _forget_index(index_file)
+        raise
+    if read or len(index.entries) != len(files):
+        entries = {f.name: (f.stamp, h.digest) for f, h in zip(files, hashed, strict=True)}
+        _save_index(index_file, StatIndex(since, entries))
+    return package
