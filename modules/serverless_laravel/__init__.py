@@ -40,6 +40,8 @@ _EXPORTS: dict[str, str] = {
     "Database": "constructs.database",
     "DatabaseProxy": "constructs.database",
     "BudgetWarning": "errors",
+    "SecurityWarning": "errors",
+    "OriginVerifyAuthorizer": "constructs.origin_verify",
     "ConnectionBudget": "analysis.connection_budget",
     "Consumer": "analysis.connection_budget",
     "compute_budget": "analysis.connection_budget",

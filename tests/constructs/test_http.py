@@ -26,7 +26,6 @@ from serverless_laravel.constructs.assets import (
     CACHING_OPTIMIZED,
     DEFAULT_STATIC_PATHS,
     MAX_COMMENT,
-    ORIGIN_VERIFY_ENV,
     ORIGIN_VERIFY_HEADER,
     check_bucket_prefix,
 )
@@ -458,15 +457,50 @@ def test_cloudfront_sends_the_origin_secret_to_the_api_only(stacks: dict[str, St
     assert "custom_header" not in origins["assets-bucket"]
 
 
-def test_web_function_reads_the_origin_secret_by_reference(stacks: dict[str, Stack]) -> None:
+def test_the_api_refuses_requests_without_the_origin_secret(stacks: dict[str, Stack]) -> None:
     stack = stacks["front"]
-    variables = stack.by_path("aws_lambda_function", "web/function")["environment"]["variables"]
-    assert variables[ORIGIN_VERIFY_ENV] == "bref-ssm:/serverless-laravel/front-cdn/origin-verify"
-    statements = stack.role_statements("web/role")
-    assert statements["ReadParameterORIGINVERIFYSECRET"] == {
-        "sid": "ReadParameterORIGINVERIFYSECRET", "effect": "Allow",
-        "actions": ["ssm:GetParameters"],
-        "resources": [ref(stack, "aws_ssm_parameter", "cdn/origin-secret", "arn")]}
+    authorizer = stack.by_path("aws_apigatewayv2_authorizer", "http/origin-verify/authorizer")
+    assert authorizer["authorizer_type"] == "REQUEST"
+    assert authorizer["identity_sources"] == ["$request.header.X-Origin-Verify"]
+    assert authorizer["authorizer_result_ttl_in_seconds"] == 300
+    assert authorizer["enable_simple_responses"] is True
+    assert authorizer["authorizer_payload_format_version"] == "2.0"
+    function = stack.by_path("aws_lambda_function", "http/origin-verify/function")
+    assert authorizer["authorizer_uri"] == ref(stack, "aws_lambda_function",
+                                               "http/origin-verify/function", "invoke_arn")
+    assert (function["runtime"], function["handler"]) == ("python3.12", "origin_verify.handler")
+    assert function["environment"]["variables"] == {
+        "ORIGIN_VERIFY_PARAMETER": "/serverless-laravel/front-cdn/origin-verify",
+        "ORIGIN_VERIFY_HEADER": "x-origin-verify"}
+    route = stack.by_path("aws_apigatewayv2_route", "http/default-route")
+    assert route["authorization_type"] == "CUSTOM"
+    assert route["authorizer_id"] == ref(stack, "aws_apigatewayv2_authorizer",
+                                         "http/origin-verify/authorizer", "id")
+    permission = stack.by_path("aws_lambda_permission", "http/origin-verify/invoke-permission")
+    assert permission["principal"] == "apigateway.amazonaws.com"
+    assert permission["source_arn"].endswith("/authorizers/" + ref(
+        stack, "aws_apigatewayv2_authorizer", "http/origin-verify/authorizer", "id"))
+
+
+def test_only_the_authorizer_reads_the_origin_secret(stacks: dict[str, Stack]) -> None:
+    stack = stacks["front"]
+    assert stack.role_statements("http/origin-verify/role") == {
+        "WriteOwnLogs": {
+            "sid": "WriteOwnLogs", "effect": "Allow",
+            "actions": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "resources": [ref(stack, "aws_cloudwatch_log_group", "http/origin-verify/logs",
+                              "arn") + ":*"]},
+        "WriteTraces": {
+            "sid": "WriteTraces", "effect": "Allow",
+            "actions": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+            "resources": ["*"]},
+        "ReadOriginSecret": {
+            "sid": "ReadOriginSecret", "effect": "Allow", "actions": ["ssm:GetParameter"],
+            "resources": [ref(stack, "aws_ssm_parameter", "cdn/origin-secret", "arn")]},
+    }
+    web_statements = json.dumps(stack.role_statements("web/role"))
+    assert "origin-secret" not in web_statements
+    assert not any("ORIGIN" in key for key in env(stack, "web"))
 
 
 def test_verify_origin_false_adds_nothing(stacks: dict[str, Stack]) -> None:
@@ -475,10 +509,9 @@ def test_verify_origin_false_adds_nothing(stacks: dict[str, Stack]) -> None:
             ] == ["front/cdn/origin-secret"]
     distribution = stack.by_path("aws_cloudfront_distribution", "open-cdn/distribution")
     assert all("custom_header" not in o for o in distribution["origin"])
-    variables = env(stack, "open-web")
-    assert ORIGIN_VERIFY_ENV not in variables
-    assert "ASSET_URL" not in variables
-    assert "ReadParameterORIGINVERIFYSECRET" not in stack.role_statements("open-web/role")
+    assert "ASSET_URL" not in env(stack, "open-web")
+    route = stack.by_path("aws_apigatewayv2_route", "open-http/default-route")
+    assert "authorization_type" not in route and "authorizer_id" not in route
 
 
 def test_distribution_comment_fits_cloudfront(stacks: dict[str, Stack]) -> None:
@@ -515,9 +548,7 @@ def test_laravel_environment_on_every_function(stacks: dict[str, Stack]) -> None
         "DB_PASSWORD": "bref-ssm:/aws/reference/secretsmanager/shop/db-password",
         "MAIL_PASSWORD": "bref-ssm:/shop/mail-password",
     }
-    origin = "bref-ssm:/serverless-laravel/shop-shop-assets/origin-verify"
-    assert env(stack, "shop/web") == {**expected, "BREF_RUNTIME": "fpm",
-                                      ORIGIN_VERIFY_ENV: origin}
+    assert env(stack, "shop/web") == {**expected, "BREF_RUNTIME": "fpm"}
     assert env(stack, "shop/console") == {**expected, "BREF_RUNTIME": "console"}
     assert env(stack, "worker") == {**expected, "BREF_RUNTIME": "function"}
 
@@ -546,10 +577,7 @@ def test_web_role_has_exactly_what_it_needs(stacks: dict[str, Stack]) -> None:
     assert set(statements) == {
         "WriteOwnLogs", "WriteTraces", "ListShopStorage", "ReadWriteShopStorage",
         "ReadParameterAPPKEY", "DecryptSecretAPPKEY", "ReadParameterDBPASSWORD",
-        "ReadSecretDBPASSWORD", "ReadParameterMAILPASSWORD", "ReadParameterORIGINVERIFYSECRET"}
-    assert statements["ReadParameterORIGINVERIFYSECRET"]["resources"] == [
-        ref(stack, "aws_ssm_parameter", "shop/assets/origin-secret", "arn")]
-    assert statements["ReadParameterORIGINVERIFYSECRET"]["actions"] == ["ssm:GetParameters"]
+        "ReadSecretDBPASSWORD", "ReadParameterMAILPASSWORD"}
     bucket = ref(stack, "aws_s3_bucket", "shop/storage/bucket", "arn")
     assert statements["ListShopStorage"]["resources"] == [bucket]
     assert statements["ReadWriteShopStorage"]["resources"] == [f"{bucket}/*"]
@@ -821,7 +849,7 @@ def test_failure_while_building_assets_leaves_nothing(
         Assets(east, "bad", api=api, waf_rate_limit=2000)
     assert len(east.node.children) == before
     assert east.node.try_find_child("bad") is None
-    assert ORIGIN_VERIFY_ENV not in web.environment
+    assert api.origin_authorizer is None and api.node.try_find_child("origin-verify") is None
 
 
 @pytest.mark.parametrize("prefix", ["laravel-assets-", "a", "my-app-1-", "0abc", "a" * 37])

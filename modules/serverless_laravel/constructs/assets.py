@@ -4,8 +4,8 @@ and everything else from the HTTP API, with an optional WAF rate limit.
 The bucket is read only by this distribution (origin access control, SigV4 always; the bucket
 policy names the distribution's ARN). Dynamic responses are never cached. Requests to the API
 carry an ``X-Origin-Verify`` header whose value Terraform generates (kept in an SSM
-SecureString); the web function gets a ``bref-ssm:`` reference to it, so Laravel can refuse
-requests that bypassed CloudFront and its WAF. Every prop is checked before any resource is
+SecureString); a Lambda authorizer on the API's route refuses requests without it, so nothing
+reaches PHP that bypassed CloudFront and its WAF. Every prop is checked before any resource is
 created.
 """
 
@@ -30,8 +30,7 @@ from .http_api import (
     check_retention,
 )
 from .php_function import default_function_name
-from .secret_refs import SecretRef
-from .stack import partition_of, region_of
+from .stack import region_of
 
 WHERE = "Assets"
 
@@ -59,11 +58,10 @@ MAX_PATH_PATTERN = 255
 # appends 26 characters to a prefix, so a prefix is at most 37 (PrivateBucket's rule, checked
 # here before anything is created). Names may not start with these reserved prefixes.
 # Origin verification: CloudFront adds this header, with a value Terraform generates and keeps
-# in an SSM SecureString, to every request it sends to the API; the web function gets the
-# parameter as a bref-ssm: reference, so Laravel can refuse requests that did not come through
-# CloudFront (and its WAF). API Gateway HTTP APIs cannot require a header without an authorizer.
+# in an SSM SecureString, to every request it sends to the API; a Lambda REQUEST authorizer on
+# the API's route (OriginVerifyAuthorizer) refuses requests without it before PHP runs, so the
+# execute-api endpoint cannot be used to bypass CloudFront and its WAF.
 ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
-ORIGIN_VERIFY_ENV = "ORIGIN_VERIFY_SECRET"
 # API Gateway must see its own host, so the viewer's host travels as X-Forwarded-Host (set here,
 # overwriting any the viewer sent). Laravel must not trust it for URLs: see docs/request-flow.md.
 FORWARD_HOST_CODE = """function handler(event) {
@@ -257,12 +255,13 @@ class Assets(Construct):
             raise config_error(
                 WHERE, "api", api, "must be an HttpApi", "pass the HttpApi of the web function",
             )
-        if verify_origin and ORIGIN_VERIFY_ENV in api.function.environment:
+        if verify_origin and api.origin_authorizer is not None:
             raise config_error(
                 WHERE, "verify_origin", True,
-                f"{api.function.node.path} already has {ORIGIN_VERIFY_ENV} (another "
-                "Assets fronts the same HttpApi)",
+                f"{api.node.path} already requires an origin header (another Assets fronts "
+                "the same HttpApi)",
                 "put one Assets in front of an HttpApi, or pass verify_origin=False",
+                kind="duplicate",
             )
 
         super().__init__(scope, id)
@@ -271,11 +270,13 @@ class Assets(Construct):
         try:
             self._build(api, paths, aliases, price_class, certificate_arn, hosted_zone_id,
                         waf_rate_limit, web_acl_arn, bucket_prefix, force_destroy, verify_origin)
-            # Only now, with the whole distribution built, touch the API's function.
-            if verify_origin:
-                self._verify_on(api, region)
+            # Only now, with the whole distribution built, touch the API and its function; the
+            # authorizer last, as it is the one step that cannot fail half-way.
             if set_asset_url:
                 api.function.add_environment("ASSET_URL", self.url)
+            if verify_origin:
+                api.require_origin_header(ORIGIN_VERIFY_HEADER, self.origin_secret_name,
+                                          self.origin_secret.arn)
         except Exception:
             scope.node.try_remove_child(id)
             raise
@@ -335,15 +336,6 @@ class Assets(Construct):
             value=cdk.Fn.join("", [half, cdk.Fn.replace(cdk.Fn.uuid(), "-", "")]),
             lifecycle={"ignore_changes": ["value"]},
         )
-
-    def _verify_on(self, api: HttpApi, region: str) -> None:
-        """The web function: a bref-ssm: reference to the origin secret and its exact read."""
-        self.origin_secret_ref = SecretRef.ssm(self.origin_secret.arn,
-                                               name=self.origin_secret_name)
-        api.function.add_environment(ORIGIN_VERIFY_ENV, self.origin_secret_ref.env_value)
-        for statement in self.origin_secret_ref.statements(ORIGIN_VERIFY_ENV,
-                                                           partition_of(region), region):
-            api.function.add_to_role_policy(statement)
 
     def _origins(self, api: HttpApi) -> list[object]:
         """The bucket (through OAC) and the API (HTTPS only, TLS 1.2, origin secret header)."""

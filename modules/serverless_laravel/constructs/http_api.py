@@ -17,6 +17,7 @@ from ..cdk import Construct
 from ..checks import check_bool, check_int
 from ..errors import config_error
 from .function_options import LOG_RETENTION_DAYS
+from .origin_verify import OriginVerifyAuthorizer
 from .php_function import PhpFunction, default_function_name
 from .stack import region_of
 
@@ -247,6 +248,8 @@ class HttpApi(Construct):
 
         super().__init__(scope, id)
         self.domain_name = domain_name
+        self.origin_authorizer: OriginVerifyAuthorizer | None = None
+        self._log_retention_days = log_retention_days
         try:
             self._build(function, name, log_retention_days, disable_execute_api_endpoint, cors,
                         (throttling_burst_limit, throttling_rate_limit))
@@ -298,6 +301,26 @@ class HttpApi(Construct):
             action="lambda:InvokeFunction", function_name=function.function.function_name,
             principal="apigateway.amazonaws.com", source_arn=f"{self.api.execution_arn}/*/*",
         )
+
+    def require_origin_header(self, header: str, parameter_name: str, parameter_arn: str,
+                              cache_seconds: int = 300) -> OriginVerifyAuthorizer:
+        """Refuse, before the function runs, every request whose ``header`` does not hold the
+        value of the SSM SecureString ``parameter_name`` (a Lambda REQUEST authorizer)."""
+        if self.origin_authorizer is not None:
+            raise config_error(
+                WHERE, "origin header", header,
+                f"{self.node.path} already requires an origin header",
+                "put one Assets (one CloudFront distribution) in front of an HttpApi",
+                kind="duplicate",
+            )
+        self.origin_authorizer = OriginVerifyAuthorizer(
+            self, "origin-verify", api_id=self.api.id, execution_arn=self.api.execution_arn,
+            header=header, parameter_name=parameter_name, parameter_arn=parameter_arn,
+            cache_seconds=cache_seconds, log_retention_days=self._log_retention_days,
+        )
+        self.route.authorization_type = "CUSTOM"
+        self.route.authorizer_id = self.origin_authorizer.authorizer_id
+        return self.origin_authorizer
 
     @staticmethod
     def _check_domain(

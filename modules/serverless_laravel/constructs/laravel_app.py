@@ -3,9 +3,9 @@
 A web ``PhpFunction`` (FPM) behind an ``HttpApi``, CloudFront ``Assets`` in front of both, an
 artisan console function, and a private bucket for Laravel's ``s3`` filesystem disk. Laravel's
 environment is wired on every function of the app, including functions added later (queue
-workers, schedulers) through ``add_function``. Secrets travel as references only. The web
-function also gets ``ORIGIN_VERIFY_SECRET``, a reference to the value CloudFront sends as
-``X-Origin-Verify``, for the Laravel middleware that refuses requests bypassing CloudFront
+workers, schedulers) through ``add_function``. Secrets travel as references only. The API
+refuses requests that did not come through CloudFront (an authorizer checks the
+``X-Origin-Verify`` header CloudFront adds), so the WAF cannot be bypassed
 (docs/request-flow.md).
 """
 
@@ -22,7 +22,6 @@ from ..checks import check_bool
 from ..errors import config_error
 from .assets import (
     DEFAULT_STATIC_PATHS,
-    ORIGIN_VERIFY_ENV,
     Assets,
     check_distribution,
     check_static_paths,
@@ -40,7 +39,7 @@ WHERE = "LaravelApp"
 # Set by the app itself from its props and resources; never passed in ``environment``.
 MANAGED_ENV = frozenset({
     "APP_NAME", "APP_ENV", "APP_URL", "ASSET_URL", "FILESYSTEM_DISK", "AWS_BUCKET",
-    "MAINTENANCE_MODE", ORIGIN_VERIFY_ENV,
+    "MAINTENANCE_MODE",
 })
 STORAGE_BUCKET_PREFIX = "laravel-storage-"
 ASSETS_BUCKET_PREFIX = "laravel-assets-"
@@ -218,16 +217,14 @@ class LaravelApp(Construct):
         """Lambda's 4 KB for all variables, counted on the web function before anything exists.
 
         Values known only at apply time (bucket name, CloudFront domain) are not counted, as
-        PhpFunction does; the origin-verification reference is counted at its longest.
+        PhpFunction does.
         """
         url = "" if domain_name is None or cdk.is_token(domain_name) else f"https://{domain_name}"
-        origin_ref = f"bref-ssm:/serverless-laravel/{'x' * 64}/origin-verify"
         literal = {
             "APP_NAME": self.name, "APP_ENV": app_env, "APP_DEBUG": "false",
             "LOG_CHANNEL": "stderr", "FILESYSTEM_DISK": "s3", "APP_URL": url, "ASSET_URL": url,
             **({"MAINTENANCE_MODE": "1"} if maintenance else {}), **user_env,
             **{key: ref.env_value for key, ref in self._secrets.items()},
-            ORIGIN_VERIFY_ENV: origin_ref,
         }
         size = sum(len(k) + len(v) for k, v in literal.items() if not cdk.is_token(v))
         if size > ENV_BYTES_LIMIT:
