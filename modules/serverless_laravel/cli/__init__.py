@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from . import artisan, assets, package
+from . import scan as scan_cli
 
 app = typer.Typer(
     name="serverless-laravel",
@@ -48,6 +49,7 @@ app.add_typer(assets.cli, name="assets")
 app.command(
     "artisan", context_settings={"allow_extra_args": True, "ignore_unknown_options": True}
 )(artisan.artisan_command)
+app.command("scan")(scan_cli.scan_command)
 
 
 def main() -> None:
