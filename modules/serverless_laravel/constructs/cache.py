@@ -20,7 +20,8 @@ from .. import cdk
 from ..cdk import Construct
 from ..checks import check_choice, check_int, check_kms_key_arn, check_subnet_ids, check_vpc_id
 from ..errors import config_error
-from .iam import PolicyStatement, grant_sid
+from .fargate.environment import ContainerConsumer, ContainerEnvironment
+from .iam import Grantable, PolicyStatement, grant_sid
 from .network import Connectable, Connections, PrivateSecurityGroup
 from .php_function import PhpFunction
 from .stack import partition_of, region_of
@@ -244,6 +245,21 @@ class RedisCache(Construct):
         ``REDIS_URL=tls://host:port`` makes Laravel connect over TLS with its stock
         config/database.php (the ``tls`` scheme becomes the connection's scheme).
         """
+        for key, value in self._laravel_variables().items():
+            set_environment(fn, key, value, WHERE)
+        self._grant_password(fn)
+
+    def container_environment(self, consumer: ContainerConsumer) -> ContainerEnvironment:
+        """For a Fargate task: the same variables, with ``REDIS_PASSWORD`` injected by ECS from
+        the secret (``valueFrom`` = its ARN), which only the task's execution role may read."""
+        variables = self._laravel_variables()
+        del variables["REDIS_PASSWORD"]
+        self._grant_secret_value(consumer.execution_role)
+        return ContainerEnvironment(variables=variables,
+                                    secrets={"REDIS_PASSWORD": self.secret_arn})
+
+    def _laravel_variables(self) -> dict[str, str]:
+        """Laravel's Redis variables, the password as a ``bref-ssm:`` reference."""
         variables = {
             "REDIS_CLIENT": self.client,
             "REDIS_URL": f"tls://{self.host}:{PORT}",
@@ -257,9 +273,7 @@ class RedisCache(Construct):
         }
         if self.mode == "serverless":
             variables |= {"REDIS_DB": "0", "REDIS_CACHE_DB": "0"}
-        for key, value in variables.items():
-            set_environment(fn, key, value, WHERE)
-        self._grant_password(fn)
+        return variables
 
     def connect(self, fn: PhpFunction) -> None:
         """``allow_from(fn)`` and ``wire(fn)``."""
@@ -278,6 +292,18 @@ class RedisCache(Construct):
         ))
         if self.kms_key_arn:
             fn.add_to_role_policy(PolicyStatement(
+                sid=grant_sid("DecryptSecret", self),
+                actions=("kms:Decrypt",), resources=(self.kms_key_arn,),
+            ))
+
+    def _grant_secret_value(self, reader: Grantable) -> None:
+        """Read this one secret directly (ECS injects it; no Parameter Store reference)."""
+        reader.add_to_role_policy(PolicyStatement(
+            sid=grant_sid("ReadSecret", self),
+            actions=("secretsmanager:GetSecretValue",), resources=(self.secret_arn,),
+        ))
+        if self.kms_key_arn:
+            reader.add_to_role_policy(PolicyStatement(
                 sid=grant_sid("DecryptSecret", self),
                 actions=("kms:Decrypt",), resources=(self.kms_key_arn,),
             ))

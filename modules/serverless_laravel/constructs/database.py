@@ -20,6 +20,7 @@ from typing import Any
 from .. import cdk
 from ..analysis.connection_budget import (
     ConnectionBudget,
+    Consumer,
     budget_error,
     compute_budget,
     consumer_of,
@@ -37,7 +38,8 @@ from ..checks import (
     check_vpc_id,
 )
 from ..errors import BudgetWarning, ConfigurationError, config_error
-from .iam import Condition, PolicyStatement, ServiceRole, grant_sid
+from .fargate.environment import ContainerConsumer, ContainerEnvironment
+from .iam import Condition, Grantable, PolicyStatement, ServiceRole, grant_sid
 from .network import Connectable, Connections, PrivateSecurityGroup, ingress_into
 from .php_function import PhpFunction
 from .stack import partition_of, region_of
@@ -65,6 +67,11 @@ NO_PERFORMANCE_INSIGHTS = {
 LOG_EXPORTS = {"postgres": ["postgresql", "upgrade"], "mysql": ["error", "slowquery"]}
 # The CA bundle of Lambda's Amazon Linux runtimes: pdo_mysql only uses TLS when given a CA.
 MYSQL_CA_BUNDLE = "/etc/pki/tls/certs/ca-bundle.crt"
+# The CA bundle of the Debian and Alpine images PHP containers are built on (official php images).
+CONTAINER_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+# The key of the password in an RDS Proxy secret (JSON with username and password): ECS injects
+# one JSON key with ``valueFrom = <secret ARN>:<key>::``.
+PASSWORD_KEY = "password"
 _INSTANCE_CLASS = re.compile(r"^db\.[a-z0-9]+\.[a-z0-9]+$")
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,62}$")
 _DB_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
@@ -326,6 +333,7 @@ class DatabaseProxy(Construct):
         self.connections_per_environment = connections_per_environment
         self.allow_over_budget = allow_over_budget
         self._consumers: list[PhpFunction] = []
+        self._container_consumers: dict[str, int] = {}
         self.security_group = PrivateSecurityGroup(
             self, "security-group", vpc_id=vpc_id,
             description="RDS Proxy: admits only the app's functions",
@@ -477,6 +485,40 @@ class DatabaseProxy(Construct):
         self.allow_from(fn)
         self.wire(fn)
 
+    def container_environment(self, consumer: ContainerConsumer) -> ContainerEnvironment:
+        """For a Fargate task: Laravel's ``DB_*`` variables, ``DB_PASSWORD`` injected by ECS from
+        the secret's ``password`` key (read by the execution role only), or ``rds-db:connect``
+        for the task role under IAM auth; the task's PHP processes count in the budget."""
+        variables = {
+            "DB_CONNECTION": LARAVEL_DRIVERS[self.engine],
+            "DB_HOST": self.endpoint,
+            "DB_PORT": str(self.port),
+            "DB_DATABASE": self.database_name,
+            "DB_USERNAME": self.username,
+        }
+        if self.engine == "mysql":
+            variables["MYSQL_ATTR_SSL_CA"] = CONTAINER_CA_BUNDLE
+        secrets: dict[str, str] = {}
+        if self.iam_auth:
+            variables["DB_IAM_AUTH"] = "true"
+            for statement in self._grants:
+                consumer.task_role.add_to_role_policy(statement)
+        else:
+            secrets["DB_PASSWORD"] = f"{self.secret_arn}:{PASSWORD_KEY}::"
+            self._grant_secret_value(consumer.execution_role)
+        self._container_consumers[consumer.label] = consumer.max_processes
+        return ContainerEnvironment(variables=variables, secrets=secrets)
+
+    def _grant_secret_value(self, reader: Grantable) -> None:
+        """Read the one credentials secret directly (ECS injects it; no Parameter Store path)."""
+        reader.add_to_role_policy(PolicyStatement(
+            sid=grant_sid("ReadSecret", self), actions=("secretsmanager:GetSecretValue",),
+            resources=(self.secret_arn,)))
+        if self.kms_key_arn:
+            reader.add_to_role_policy(PolicyStatement(
+                sid=grant_sid("DecryptCredentials", self), actions=("kms:Decrypt",),
+                resources=(self.kms_key_arn,)))
+
     def _function_statements(self) -> list[PolicyStatement]:
         """IAM token auth (``rds-db:connect`` as one user), else read the one secret."""
         partition = partition_of(self.region)
@@ -507,9 +549,12 @@ class DatabaseProxy(Construct):
         return tuple(self._consumers)
 
     def budget(self) -> ConnectionBudget:
-        """The connection budget of the wired functions against what this proxy may open."""
+        """The connection budget of the wired functions and Fargate tasks against what this
+        proxy may open."""
         return compute_budget(
-            [consumer_of(fn) for fn in self._consumers],
+            [consumer_of(fn) for fn in self._consumers]
+            + [Consumer(name, reserved_concurrency=processes)
+               for name, processes in self._container_consumers.items()],
             max_connections=self.max_connections,
             max_connections_percent=self.max_connections_percent,
             connections_per_environment=self.connections_per_environment,

@@ -1,4 +1,6 @@
-"""``QueueWorker``: an SQS queue, its dead-letter queue and a Bref worker running Laravel jobs.
+"""``QueueWorker``: an SQS queue, its dead-letter queue and a Bref worker running Laravel jobs;
+``JobQueue``: the same queue and dead-letter queue alone, for workers that are not Lambda
+functions (the Fargate baseline's ``php artisan queue:work``).
 
 Laravel's SQS driver sends jobs (``sendMessage``) and reads the queue size
 (``getQueueAttributes``); Bref's ``QueueHandler`` runs each job, deletes it when done and, when a
@@ -19,6 +21,7 @@ from ..analysis.connection_budget import register_event_source
 from ..cdk import Construct
 from ..checks import check_int, check_kms_key_arn
 from ..errors import ConfigurationError, config_error
+from .fargate.environment import ContainerConsumer, ContainerEnvironment
 from .function_options import FunctionOptions, check_options, merge_deprecated
 from .iam import Grantable, PolicyStatement, grant_sid
 from .php_function import DEFAULT_TIMEOUTS, PhpFunction, VpcConfig
@@ -26,6 +29,8 @@ from .wiring import check_functions, resource_name, set_environment, tls_only_qu
 
 QUEUE_HANDLER = "Bref\\LaravelBridge\\Queue\\QueueHandler"
 WHERE = "QueueWorker"
+JOB_QUEUE = "JobQueue"
+DEFAULT_JOB_VISIBILITY = 120
 VISIBILITY_FACTOR = 6
 MAX_VISIBILITY = 43_200
 MAX_BATCHING_WINDOW = 300
@@ -34,12 +39,134 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 OPTION_FIELDS = frozenset(f.name for f in fields(FunctionOptions))
 
 
+def check_queue_name(where: str, name: str | None) -> None:
+    """A queue name Laravel can use in ``SQS_QUEUE_<NAME>``: lowercase, digits and '_'."""
+    if name is not None and (not isinstance(name, str) or not _NAME.match(name)):
+        raise config_error(
+            where, "name", name, "must be 1..40 lowercase letters, digits or '_', "
+            "starting with a letter", "pass e.g. name='emails'",
+        )
+
+
+def check_retention(where: str, max_receive_count: int, message_retention_days: int,
+                    dead_letter_retention_days: int, kms_key_arn: str | None) -> None:
+    """Receives before the DLQ, how long both queues keep messages, the key."""
+    check_int(where, "max_receive_count", max_receive_count, 1, 1000,
+              "pass how many receives a message gets before the DLQ, e.g. 3")
+    for prop, days in (("message_retention_days", message_retention_days),
+                       ("dead_letter_retention_days", dead_letter_retention_days)):
+        check_int(where, prop, days, 1, 14, "pass 1..14 days (SQS's range)")
+    check_kms_key_arn(where, kms_key_arn)
+
+
 def required_visibility_timeout(function_timeout: int, batching_window: int = 0) -> int:
     """AWS's rule for a Lambda-polled queue: six times the function timeout plus the window."""
     return VISIBILITY_FACTOR * function_timeout + batching_window
 
 
-class QueueWorker(Construct):
+class _SqsQueues:
+    """The queue and its dead-letter queue, their grants and Laravel's variables: what
+    ``QueueWorker`` and ``JobQueue`` share (same resources, same ids, same statements)."""
+
+    sqs_queue_name: str
+    visibility_timeout: int
+    max_receive_count: int
+    kms_key_arn: str | None
+    queue_name: str | None
+
+    def _queues(self, retention_days: int, dead_letter_days: int) -> None:
+        """The DLQ, the queue redriving to it after ``max_receive_count``, the allow-list, and
+        on both queues a policy refusing any request not made over TLS."""
+        sqs = cdk.aws("sqs_queue").SqsQueue
+        base = self.sqs_queue_name
+        self.dead_letter_queue = sqs(
+            self, "dead-letter-queue", name=f"{base}-dlq",
+            message_retention_seconds=dead_letter_days * DAY, **self._encryption(),
+        )
+        self.queue = sqs(
+            self, "queue", name=base,
+            visibility_timeout_seconds=self.visibility_timeout,
+            message_retention_seconds=retention_days * DAY,
+            redrive_policy=cdk.Fn.jsonencode({
+                "deadLetterTargetArn": self.dead_letter_queue.arn,
+                "maxReceiveCount": self.max_receive_count,
+            }),
+            **self._encryption(),
+        )
+        self.redrive_allow_policy = cdk.aws("sqs_queue_redrive_allow_policy") \
+            .SqsQueueRedriveAllowPolicy(
+                self, "redrive-allow-policy", queue_url=self.dead_letter_queue.url,
+                redrive_allow_policy=cdk.Fn.jsonencode({
+                    "redrivePermission": "byQueue",
+                    "sourceQueueArns": [self.queue.arn],
+                }),
+            )
+        self.queue_policy = tls_only_queue_policy(self, "queue-policy", self.queue)
+        self.dead_letter_queue_policy = tls_only_queue_policy(
+            self, "dead-letter-queue-policy", self.dead_letter_queue)
+        self.arn: str = self.queue.arn
+        self.url: str = self.queue.url
+        self.prefix: str = cdk.Fn.element(cdk.Fn.regex("^(.*)/[^/]+$", self.url), 0)
+        """``https://sqs.<region>.amazonaws.com/<account>``: the queue URL without its name."""
+
+    def _encryption(self) -> dict[str, object]:
+        if self.kms_key_arn:
+            return {"kms_master_key_id": self.kms_key_arn,
+                    "kms_data_key_reuse_period_seconds": 300}
+        return {"sqs_managed_sse_enabled": True}
+
+    def grant_consume(self, worker: Grantable) -> None:
+        """Poll, delete and extend visibility; send too, because Bref releases a job by resending.
+
+        Bref's SqsJob::release() deletes the message and sends it again with ``attempts + 1``;
+        Laravel's ``queue:work`` releases by changing the visibility, and sends when a job
+        dispatches the next one of a chain.
+        """
+        worker.add_to_role_policy(PolicyStatement(
+            sid=grant_sid("Consume", self),
+            actions=("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+                     "sqs:ChangeMessageVisibility"),
+            resources=(self.arn,),
+        ))
+        worker.add_to_role_policy(PolicyStatement(
+            sid=grant_sid("Release", self), actions=("sqs:SendMessage",), resources=(self.arn,),
+        ))
+        self._grant_key(worker, "Consume", ("kms:Decrypt", "kms:GenerateDataKey"))
+
+    def grant_send(self, grantee: Grantable) -> None:
+        """Let ``grantee`` dispatch jobs: send, and read the queue size; nothing else."""
+        grantee.add_to_role_policy(PolicyStatement(
+            sid=grant_sid("Send", self),
+            actions=("sqs:SendMessage", "sqs:GetQueueAttributes"),
+            resources=(self.arn,),
+        ))
+        self._grant_key(grantee, "Send", ("kms:Decrypt", "kms:GenerateDataKey"))
+
+    def _grant_key(self, grantee: Grantable, access: str, actions: tuple[str, ...]) -> None:
+        if self.kms_key_arn:
+            grantee.add_to_role_policy(PolicyStatement(
+                sid=grant_sid(f"Key{access}", self), actions=actions, resources=(self.kms_key_arn,),
+            ))
+
+    @property
+    def environment_key(self) -> str:
+        """The variable holding this queue's URL: ``SQS_QUEUE``, or ``SQS_QUEUE_<NAME>``."""
+        return "SQS_QUEUE" if self.queue_name is None else f"SQS_QUEUE_{self.queue_name.upper()}"
+
+    def laravel_environment(self, *, worker: bool = False) -> dict[str, str]:
+        """Laravel's sqs connection: the default queue's URL and prefix, or a named queue's URL.
+
+        A worker always gets its own queue as ``SQS_QUEUE``.
+        """
+        variables = {"QUEUE_CONNECTION": "sqs"}
+        if worker or self.queue_name is None:
+            variables |= {"SQS_QUEUE": self.url, "SQS_PREFIX": self.prefix}
+        if self.queue_name is not None:
+            variables[self.environment_key] = self.url
+        return variables
+
+
+class QueueWorker(_SqsQueues, Construct):
     """An encrypted SQS queue with a DLQ, drained by a Bref worker function at a bounded rate.
 
     ``maximum_concurrency`` caps how many worker environments run at once: the guard that keeps
@@ -73,7 +200,7 @@ class QueueWorker(Construct):
         function_options: Mapping[str, Any] | None = None,
     ) -> None:
         producers = check_functions(WHERE, "producers", producers)
-        self._check_name(name)
+        check_queue_name(WHERE, name)
         extra = self._check_options(function_options)
         legacy = {"timeout": ("timeout", timeout), "memory_size": ("memory_size", memory_size),
                   "reserved_concurrency": ("reserved_concurrency", reserved_concurrency),
@@ -91,12 +218,8 @@ class QueueWorker(Construct):
         reserved_concurrency = options.reserved_concurrency
         self._check_polling(batch_size, maximum_batching_window, maximum_concurrency,
                             reserved_concurrency)
-        check_int(WHERE, "max_receive_count", max_receive_count, 1, 1000,
-                  "pass how many receives a message gets before the DLQ, e.g. 3")
-        for prop, days in (("message_retention_days", message_retention_days),
-                           ("dead_letter_retention_days", dead_letter_retention_days)):
-            check_int(WHERE, prop, days, 1, 14, "pass 1..14 days (SQS's range)")
-        check_kms_key_arn(WHERE, kms_key_arn)
+        check_retention(WHERE, max_receive_count, message_retention_days,
+                        dead_letter_retention_days, kms_key_arn)
         self.visibility_timeout = self._visibility(visibility_timeout, timeout,
                                                    maximum_batching_window)
         self.queue_name = name
@@ -116,7 +239,7 @@ class QueueWorker(Construct):
             )
             self._queues(message_retention_days, dead_letter_retention_days)
             self._event_source(batch_size, maximum_batching_window)
-            self._grant_consume(self.function)
+            self.grant_consume(self.function)
             self._wire(self.function, worker=True)
             for producer in producers:
                 self.add_producer(producer)
@@ -133,14 +256,6 @@ class QueueWorker(Construct):
                     f"{fn.node.id} already has {self.environment_key} from another queue",
                     "give this queue a name= (SQS_QUEUE_<NAME>) or wire it to another function",
                 )
-
-    @staticmethod
-    def _check_name(name: str | None) -> None:
-        if name is not None and (not isinstance(name, str) or not _NAME.match(name)):
-            raise config_error(
-                WHERE, "name", name, "must be 1..40 lowercase letters, digits or '_', "
-                "starting with a letter", "pass e.g. name='emails'",
-            )
 
     @staticmethod
     def _check_polling(batch_size: int, window: int, maximum_concurrency: int,
@@ -199,47 +314,6 @@ class QueueWorker(Construct):
             )
         return explicit
 
-    def _queues(self, retention_days: int, dead_letter_days: int) -> None:
-        """The DLQ, the queue redriving to it after ``max_receive_count``, the allow-list, and
-        on both queues a policy refusing any request not made over TLS."""
-        sqs = cdk.aws("sqs_queue").SqsQueue
-        base = self.sqs_queue_name
-        self.dead_letter_queue = sqs(
-            self, "dead-letter-queue", name=f"{base}-dlq",
-            message_retention_seconds=dead_letter_days * DAY, **self._encryption(),
-        )
-        self.queue = sqs(
-            self, "queue", name=base,
-            visibility_timeout_seconds=self.visibility_timeout,
-            message_retention_seconds=retention_days * DAY,
-            redrive_policy=cdk.Fn.jsonencode({
-                "deadLetterTargetArn": self.dead_letter_queue.arn,
-                "maxReceiveCount": self.max_receive_count,
-            }),
-            **self._encryption(),
-        )
-        self.redrive_allow_policy = cdk.aws("sqs_queue_redrive_allow_policy") \
-            .SqsQueueRedriveAllowPolicy(
-                self, "redrive-allow-policy", queue_url=self.dead_letter_queue.url,
-                redrive_allow_policy=cdk.Fn.jsonencode({
-                    "redrivePermission": "byQueue",
-                    "sourceQueueArns": [self.queue.arn],
-                }),
-            )
-        self.queue_policy = tls_only_queue_policy(self, "queue-policy", self.queue)
-        self.dead_letter_queue_policy = tls_only_queue_policy(
-            self, "dead-letter-queue-policy", self.dead_letter_queue)
-        self.arn: str = self.queue.arn
-        self.url: str = self.queue.url
-        self.prefix: str = cdk.Fn.element(cdk.Fn.regex("^(.*)/[^/]+$", self.url), 0)
-        """``https://sqs.<region>.amazonaws.com/<account>``: the queue URL without its name."""
-
-    def _encryption(self) -> dict[str, object]:
-        if self.kms_key_arn:
-            return {"kms_master_key_id": self.kms_key_arn,
-                    "kms_data_key_reuse_period_seconds": 300}
-        return {"sqs_managed_sse_enabled": True}
-
     def _event_source(self, batch_size: int, window: int) -> None:
         """Lambda polls the queue; failed items are reported one by one, not the whole batch."""
         self.event_source = cdk.aws("lambda_event_source_mapping").LambdaEventSourceMapping(
@@ -252,47 +326,11 @@ class QueueWorker(Construct):
         )
         register_event_source(self.function, self.node.path, self.maximum_concurrency)
 
-    def _grant_consume(self, worker: PhpFunction) -> None:
-        """Poll, delete and extend visibility; send too, because Bref releases a job by resending.
-
-        Bref's SqsJob::release() deletes the message and sends it again with ``attempts + 1``.
-        """
-        worker.add_to_role_policy(PolicyStatement(
-            sid=grant_sid("Consume", self),
-            actions=("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
-                     "sqs:ChangeMessageVisibility"),
-            resources=(self.arn,),
-        ))
-        worker.add_to_role_policy(PolicyStatement(
-            sid=grant_sid("Release", self), actions=("sqs:SendMessage",), resources=(self.arn,),
-        ))
-        self._grant_key(worker, "Consume", ("kms:Decrypt", "kms:GenerateDataKey"))
-
-    def grant_send(self, grantee: Grantable) -> None:
-        """Let ``grantee`` dispatch jobs: send, and read the queue size; nothing else."""
-        grantee.add_to_role_policy(PolicyStatement(
-            sid=grant_sid("Send", self),
-            actions=("sqs:SendMessage", "sqs:GetQueueAttributes"),
-            resources=(self.arn,),
-        ))
-        self._grant_key(grantee, "Send", ("kms:Decrypt", "kms:GenerateDataKey"))
-
-    def _grant_key(self, grantee: Grantable, access: str, actions: tuple[str, ...]) -> None:
-        if self.kms_key_arn:
-            grantee.add_to_role_policy(PolicyStatement(
-                sid=grant_sid(f"Key{access}", self), actions=actions, resources=(self.kms_key_arn,),
-            ))
-
     def add_producer(self, fn: PhpFunction) -> None:
         """Let ``fn`` dispatch jobs to this queue and tell Laravel where it is."""
         check_functions(WHERE, "producer", [fn])
         self.grant_send(fn)
         self._wire(fn, worker=False)
-
-    @property
-    def environment_key(self) -> str:
-        """The variable holding this queue's URL: ``SQS_QUEUE``, or ``SQS_QUEUE_<NAME>``."""
-        return "SQS_QUEUE" if self.queue_name is None else f"SQS_QUEUE_{self.queue_name.upper()}"
 
     def _wire(self, fn: PhpFunction, *, worker: bool) -> None:
         """Laravel's sqs connection: the default queue's URL and prefix, or a named queue's URL.
@@ -300,9 +338,53 @@ class QueueWorker(Construct):
         Laravel uses a queue that is a full URL as-is, so ``SQS_QUEUE`` holds the URL and the
         prefix only matters for queue names given without one.
         """
-        set_environment(fn, "QUEUE_CONNECTION", "sqs", WHERE)
-        if worker or self.queue_name is None:
-            set_environment(fn, "SQS_QUEUE", self.url, WHERE)
-            set_environment(fn, "SQS_PREFIX", self.prefix, WHERE)
-        if self.queue_name is not None:
-            set_environment(fn, self.environment_key, self.url, WHERE)
+        for key, value in self.laravel_environment(worker=worker).items():
+            set_environment(fn, key, value, WHERE)
+
+
+class JobQueue(_SqsQueues, Construct):
+    """An encrypted SQS queue with a DLQ and TLS-only policies, for a worker that is not a Lambda
+    function (``WorkerService`` runs ``php artisan queue:work`` on Fargate).
+
+    Props: ``name`` (a named queue, ``SQS_QUEUE_<NAME>``; default the app's default queue),
+    ``visibility_timeout`` (1..43,200 s, default 120: longer than the worker's job timeout, else
+    a job still running is handed to another worker), ``max_receive_count`` (1..1,000, default 3),
+    ``message_retention_days`` (1..14, default 4), ``dead_letter_retention_days`` (1..14,
+    default 14), ``kms_key_arn`` (default SQS-managed keys).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        name: str | None = None,
+        visibility_timeout: int = DEFAULT_JOB_VISIBILITY,
+        max_receive_count: int = 3,
+        message_retention_days: int = 4,
+        dead_letter_retention_days: int = 14,
+        kms_key_arn: str | None = None,
+    ) -> None:
+        check_queue_name(JOB_QUEUE, name)
+        check_int(JOB_QUEUE, "visibility_timeout", visibility_timeout, 1, MAX_VISIBILITY,
+                  "pass more seconds than the worker's job timeout, e.g. 120", unit="seconds",
+                  why="SQS's range")
+        check_retention(JOB_QUEUE, max_receive_count, message_retention_days,
+                        dead_letter_retention_days, kms_key_arn)
+        super().__init__(scope, id)
+        self.queue_name = name
+        self.visibility_timeout = visibility_timeout
+        self.max_receive_count = max_receive_count
+        self.kms_key_arn = kms_key_arn
+        self.sqs_queue_name = resource_name(self, "", 76)
+        self._queues(message_retention_days, dead_letter_retention_days)
+
+    def container_environment(self, consumer: ContainerConsumer) -> ContainerEnvironment:
+        """A producer: its task role may send (and read the queue size); Laravel's variables."""
+        self.grant_send(consumer.task_role)
+        return ContainerEnvironment(variables=self.laravel_environment())
+
+    def worker_environment(self, consumer: ContainerConsumer) -> ContainerEnvironment:
+        """The worker: its task role may consume (and send, for releases and chains)."""
+        self.grant_consume(consumer.task_role)
+        return ContainerEnvironment(variables=self.laravel_environment(worker=True))
