@@ -548,6 +548,7 @@ def test_laravel_environment_on_every_function(stacks: dict[str, Stack]) -> None
         "DB_PASSWORD": "bref-ssm:/aws/reference/secretsmanager/shop/db-password",
         "MAIL_PASSWORD": "bref-ssm:/shop/mail-password",
     }
+    expected["BREF_PING_DISABLE"] = "1"
     assert env(stack, "shop/web") == {**expected, "BREF_RUNTIME": "fpm"}
     assert env(stack, "shop/console") == {**expected, "BREF_RUNTIME": "console"}
     assert env(stack, "worker") == {**expected, "BREF_RUNTIME": "function"}

@@ -82,7 +82,8 @@ def test_bref3_web_function(stacks: dict[str, Stack]) -> None:
     assert web["runtime"] == "provided.al2023"
     assert web["handler"] == "public/index.php"
     assert web["layers"] == ["arn:aws:lambda:eu-west-1:873528684822:layer:php-84:21"]
-    assert web["environment"]["variables"] == {"APP_ENV": "production", "BREF_RUNTIME": "fpm"}
+    assert web["environment"]["variables"] == {"APP_ENV": "production", "BREF_RUNTIME": "fpm",
+                                               "BREF_PING_DISABLE": "1"}
     assert web["architectures"] == ["x86_64"]
     assert web["memory_size"] == 1024
     assert web["timeout"] == 28
@@ -147,10 +148,12 @@ def test_console_and_worker_modes(stacks: dict[str, Stack]) -> None:
     stack = stacks["bref3"]
     console, worker = fn(stack, "console"), fn(stack, "worker")
     assert console["handler"] == "artisan"
-    assert console["environment"]["variables"] == {"BREF_RUNTIME": "console"}
+    assert console["environment"]["variables"] == {"BREF_RUNTIME": "console",
+                                                   "BREF_PING_DISABLE": "1"}
     assert console["timeout"] == 120
     assert worker["handler"] == QUEUE_HANDLER
-    assert worker["environment"]["variables"] == {"BREF_RUNTIME": "function"}
+    assert worker["environment"]["variables"] == {"BREF_RUNTIME": "function",
+                                                  "BREF_PING_DISABLE": "1"}
     assert worker["reserved_concurrent_executions"] == 50
     assert worker["layers"] == console["layers"] == fn(stack, "web")["layers"]
 
@@ -180,13 +183,27 @@ def test_vpc_kms_retention_and_tracing_off(stacks: dict[str, Stack]) -> None:
 def test_vpc_role_statements_are_scoped(stacks: dict[str, Stack]) -> None:
     statements = stacks["bref3"].role_statements("private/role")
     assert set(statements) == {"WriteOwnLogs", "DescribeNetwork", "CreateInterfaces",
-                               "ManageInterfaces", "DecryptEnvironment", "InvokeWorker"}
+                               "ManageInterfaces", "DenyInterfacesToCode", "DecryptEnvironment",
+                               "InvokeWorker"}
     assert statements["DescribeNetwork"]["resources"] == ["*"]
-    create = statements["CreateInterfaces"]["resources"]
-    assert "arn:aws:ec2:eu-west-1:*:subnet/subnet-0a1b2c3d4e5f60718" in create
-    assert "arn:aws:ec2:eu-west-1:*:security-group/sg-0123456789abcdef0" in create
+    account = "&{aws:PrincipalAccount}"
+    assert statements["CreateInterfaces"]["resources"] == [
+        f"arn:aws:ec2:eu-west-1:{account}:network-interface/*",
+        f"arn:aws:ec2:eu-west-1:{account}:subnet/subnet-0a1b2c3d4e5f60718",
+        f"arn:aws:ec2:eu-west-1:{account}:subnet/subnet-0f1e2d3c4b5a69788",
+        f"arn:aws:ec2:eu-west-1:{account}:security-group/sg-0123456789abcdef0"]
     assert statements["ManageInterfaces"]["resources"] == [
-        "arn:aws:ec2:eu-west-1:*:network-interface/*"]
+        f"arn:aws:ec2:eu-west-1:{account}:network-interface/*"]
+    deny = statements["DenyInterfacesToCode"]
+    assert deny["effect"] == "Deny" and deny["resources"] == ["*"]
+    assert set(deny["actions"]) == {
+        "ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface",
+        "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets", "ec2:AssignPrivateIpAddresses",
+        "ec2:UnassignPrivateIpAddresses"}
+    assert deny["condition"] == [{
+        "test": "ArnEquals", "variable": "lambda:SourceFunctionArn",
+        "values": [f"arn:aws:lambda:eu-west-1:{account}:function:"
+                   + fn(stacks["bref3"], "private")["function_name"]]}]
     assert statements["DecryptEnvironment"] == {
         "sid": "DecryptEnvironment", "effect": "Allow", "actions": ["kms:Decrypt"],
         "resources": [KEY]}
@@ -209,7 +226,7 @@ def test_bref2_php81_functions(stacks: dict[str, Stack]) -> None:
                                  "arn:aws:lambda:eu-west-1:534081306603:layer:console:122"]
     assert worker["layers"] == ["arn:aws:lambda:eu-west-1:534081306603:layer:arm-php-81:104"]
     assert worker["architectures"] == ["arm64"]
-    assert "environment" not in web or "BREF_RUNTIME" not in web["environment"]["variables"]
+    assert web["environment"]["variables"] == {"BREF_PING_DISABLE": "1"}
 
 
 def test_php81_warns_end_of_life_when_built() -> None:
@@ -223,7 +240,7 @@ def test_container_image_function(stacks: dict[str, Stack]) -> None:
     assert web["package_type"] == "Image"
     assert web["image_uri"] == IMAGE
     assert web["image_config"] == {"command": ["public/index.php"]}
-    assert web["environment"]["variables"] == {"BREF_RUNTIME": "fpm"}
+    assert web["environment"]["variables"] == {"BREF_RUNTIME": "fpm", "BREF_PING_DISABLE": "1"}
     for absent in ("runtime", "handler", "layers", "filename"):
         assert absent not in web
 

@@ -72,7 +72,8 @@ def test_function_is_created_as_synthesized(deployed: Stack, moto_endpoint: str)
     assert config["Handler"] == "public/index.php"
     assert [layer["Arn"].split(":")[-2:] for layer in config["Layers"]] == [["php-84", "21"]]
     assert config["Environment"]["Variables"] == {
-        "APP_ENV": "production", "LOG_CHANNEL": "stderr", "BREF_RUNTIME": "fpm"}
+        "APP_ENV": "production", "LOG_CHANNEL": "stderr", "BREF_RUNTIME": "fpm",
+        "BREF_PING_DISABLE": "1"}
     assert config["TracingConfig"] == {"Mode": "Active"}
     assert config["MemorySize"] == 1024
     assert config["Timeout"] == 28

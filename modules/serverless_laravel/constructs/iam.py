@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from .. import cdk
 from ..cdk import Construct
+from ..checks import check_choice
 from ..errors import config_error
 
 _ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+$")
@@ -69,14 +70,17 @@ class Condition:
 
 @dataclass(frozen=True)
 class PolicyStatement:
-    """An Allow statement with explicit actions; ``resources=("*",)`` only where AWS requires it."""
+    """A statement with explicit actions; ``resources=("*",)`` only where AWS requires it (or in
+    a Deny). ``effect`` is ``Allow`` (grants) or ``Deny`` (guard rails such as the ENI deny)."""
 
     sid: str
     actions: tuple[str, ...]
     resources: tuple[str, ...]
     conditions: tuple[Condition, ...] = ()
+    effect: str = "Allow"
 
     def __post_init__(self) -> None:
+        check_choice("PolicyStatement", "effect", self.effect, ("Allow", "Deny"))
         if not re.fullmatch(r"[A-Za-z0-9]+", self.sid):
             raise config_error(
                 "PolicyStatement", "sid", self.sid, "must be alphanumeric", "e.g. 'SendToQueue'"
@@ -99,7 +103,7 @@ class PolicyStatement:
     def to_block(self) -> dict[str, object]:
         block: dict[str, object] = {
             "sid": self.sid,
-            "effect": "Allow",
+            "effect": self.effect,
             "actions": sorted(self.actions),
             "resources": list(self.resources),
         }

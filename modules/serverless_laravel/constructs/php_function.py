@@ -26,11 +26,11 @@ from ..build.bref import (
 )
 from ..build.packaging import LAMBDA_MAX_UNZIPPED_BYTES, Package, package_app
 from ..cdk import Construct
-from ..checks import SECURITY_GROUP_ID, SUBNET_ID, check_int, check_kms_key_arn
+from ..checks import SECURITY_GROUP_ID, SUBNET_ID, check_bool, check_int, check_kms_key_arn
 from ..errors import ConfigurationError, config_error
 from .buckets import PrivateBucket
 from .function_options import check_sizing
-from .iam import Grantable, PolicyStatement, ServiceRole, grant_sid
+from .iam import Condition, Grantable, PolicyStatement, ServiceRole, grant_sid
 from .network import Connections
 from .secret_refs import is_safe_value
 from .stack import partition_of, region_of
@@ -56,6 +56,12 @@ RESERVED_ENV = frozenset({
     "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
 })
 _ENV_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+# The account of whoever uses the role, as an IAM policy variable (``&{}`` is how
+# aws_iam_policy_document spells ``${}`` without Terraform interpolating it).
+ACCOUNT = "&{aws:PrincipalAccount}"
+ENI_ACTIONS = ("ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface",
+               "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+               "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses")
 _FUNCTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _IMAGE_URI = re.compile(
     r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9._/-]+(:[\w.-]+|@sha256:[0-9a-f]{64})$"
@@ -198,6 +204,7 @@ class PhpFunction(Construct):
         exclude: Sequence[str] = (),
         layers_unzipped_mb: int = DEFAULT_LAYERS_UNZIPPED_MB,
         artifact_bucket: PrivateBucket | None = None,
+        bref_ping: bool = False,
     ) -> None:
         validate_choice("runtime", runtime, RUNTIMES, "use 'fpm' (HTTP), 'function' or 'console'")
         validate_choice("architecture", architecture, ARCHITECTURES, "use 'x86_64' or 'arm64'")
@@ -244,6 +251,7 @@ class PhpFunction(Construct):
                 "pass arn:aws:lambda:<region>:<account>:layer:<name>:<version>", kind="shape",
             )
         check_kms_key_arn("PhpFunction", kms_key_arn)
+        check_bool(WHERE, "bref_ping", bref_ping)
 
         self.region = region_of(scope, region, "PhpFunction")
         foreign = [arn for arn in layers if arn.split(":")[3] != self.region]
@@ -311,6 +319,8 @@ class PhpFunction(Construct):
             )
         self.layers: tuple[str, ...] = tuple(all_layers)
         self._environment = dict(environment or {})
+        if not bref_ping:
+            bref_env["BREF_PING_DISABLE"] = "1"
         self._literal_bytes = _check_environment(self._environment, bref_env)
         self._bref_env = bref_env
         error = self._secrets_loader_check()
@@ -405,8 +415,17 @@ class PhpFunction(Construct):
         return statements
 
     def _vpc_statements(self, vpc: VpcConfig) -> list[PolicyStatement]:
-        """ENI management scoped to the function's subnets and security groups."""
-        ec2 = f"arn:{partition_of(self.region)}:ec2:{self.region}:*"
+        """ENI management in this account, on the function's subnets and security groups only,
+        and denied to the function's own code.
+
+        Lambda calls EC2 for the ENIs outside the execution environment, without
+        ``lambda:SourceFunctionArn``; calls from the code carry it (Lambda developer guide,
+        "Using source function ARN to control function access behavior"), so the Deny leaves
+        Lambda's work alone and takes the ENI actions away from PHP.
+        """
+        partition = partition_of(self.region)
+        ec2 = f"arn:{partition}:ec2:{self.region}:{ACCOUNT}"
+        own_arn = f"arn:{partition}:lambda:{self.region}:{ACCOUNT}:function:{self.function_name}"
         return [
             PolicyStatement(
                 sid="DescribeNetwork",
@@ -427,6 +446,11 @@ class PhpFunction(Construct):
                 actions=("ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
                          "ec2:UnassignPrivateIpAddresses"),
                 resources=(f"{ec2}:network-interface/*",),
+            ),
+            PolicyStatement(
+                sid="DenyInterfacesToCode", effect="Deny", actions=ENI_ACTIONS,
+                resources=("*",),
+                conditions=(Condition("ArnEquals", "lambda:SourceFunctionArn", (own_arn,)),),
             ),
         ]
 
