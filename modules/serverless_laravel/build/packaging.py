@@ -62,7 +62,7 @@ from typing import Any, BinaryIO, NamedTuple, TypeVar
 
 import deflate
 
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, config_error
 from .progress import ProgressReporter, Silent
 from .stat_cache import Stamp, StatIndex, index_path, snapshot_time, stamp_of
 
@@ -172,11 +172,6 @@ class _Deflated(NamedTuple):
     payload: bytes | bytearray
 
 
-def _fail(prop: str, value: Any, rule: str, fix: str) -> ConfigurationError:
-    """A ``ConfigurationError`` located in ``package_app``."""
-    return ConfigurationError(_WHERE, prop, value, rule, fix)
-
-
 def _token_regex(token: str) -> str:
     """Regex for one glob token; wildcards never cross ``/`` except ``**``."""
     simple = {"**/": "(?:.*/)?", "**": ".*", "*": "[^/]*", "?": "[^/]"}
@@ -265,29 +260,37 @@ def _check_glob(pattern: str) -> None:
     try:
         re.compile(_pattern_regex(pattern))
     except re.error as error:
-        raise _fail(
-            "exclude", pattern, f"it is not a valid glob ({error})", "fix its [...] class"
+        raise config_error(
+            _WHERE,
+            "exclude", pattern, f"it is not a valid glob ({error})", "fix its [...] class",
+            kind="glob",
         ) from None
 
 
 def _check_excludes(exclude: Sequence[str]) -> tuple[str, ...]:
     """The user's patterns, each a non-empty string naming a path; negations are refused."""
     if isinstance(exclude, (str, bytes)):
-        raise _fail("exclude", exclude, "it must be a list of patterns", 'wrap it: exclude=["..."]')
+        raise config_error(
+            _WHERE, "exclude", exclude, "it must be a list of patterns", 'wrap it: exclude=["..."]',
+            kind="type",
+        )
     for pattern in exclude:
         if not isinstance(pattern, str) or not pattern.strip(" /"):
-            raise _fail(
+            raise config_error(
+                _WHERE,
                 "exclude",
                 pattern,
                 "each pattern must be a non-empty string naming a path",
                 'use gitignore-style globs relative to the app, e.g. "resources/js" or "*.map"',
+                kind="empty",
             )
         if pattern.startswith("!"):
-            raise _fail(
+            raise config_error(
+                _WHERE,
                 "exclude",
                 pattern,
                 "negated patterns ('!') are not supported",
-                "list only the paths to leave out",
+                "list only the paths to leave out", kind="negated",
             )
     return tuple(exclude)
 
@@ -297,20 +300,23 @@ def _check_app(app: Path) -> Path:
     fix = "pass the Laravel app root, the directory holding artisan and composer.json"
     path = Path(app)
     if not path.exists():
-        raise _fail("app", str(app), "the path does not exist", fix)
+        raise config_error(_WHERE, "app", str(app), "the path does not exist", fix, kind="missing")
     if not path.is_dir():
-        raise _fail("app", str(app), "the path is not a directory", fix)
+        raise config_error(
+            _WHERE, "app", str(app), "the path is not a directory", fix, kind="not_directory",
+        )
     return path.absolute()
 
 
 def _check_limit(limit: int | None) -> None:
     """``max_unzipped_bytes`` must be ``None`` or a positive int."""
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-        raise _fail(
+        raise config_error(
+            _WHERE,
             "max_unzipped_bytes",
             limit,
             "it must be a positive number of bytes or None",
-            f"e.g. LAMBDA_MAX_UNZIPPED_BYTES ({LAMBDA_MAX_UNZIPPED_BYTES})",
+            f"e.g. LAMBDA_MAX_UNZIPPED_BYTES ({LAMBDA_MAX_UNZIPPED_BYTES})", kind="range",
         )
 
 
@@ -402,11 +408,19 @@ class _Scanner:
         """A symlink must resolve inside the app; a linked directory must not be an ancestor."""
         target = os.path.realpath(entry.path)
         if not Path(target).exists():
-            raise _fail("app", rel, "this symlink is dangling", _LINK_FIX)
+            raise config_error(
+                _WHERE, "app", rel, "this symlink is dangling", _LINK_FIX, kind="dangling_link",
+            )
         if os.path.commonpath([self.real_root, target]) != self.real_root:
-            raise _fail("app", rel, f"this symlink points outside the app (to {target})", _LINK_FIX)
+            raise config_error(
+                _WHERE, "app", rel, f"this symlink points outside the app (to {target})", _LINK_FIX,
+                kind="link_outside",
+            )
         if ancestors and _identity(target) in {self._id(a) for a in ancestors}:
-            raise _fail("app", rel, "this symlink loops back to a parent directory", _LINK_FIX)
+            raise config_error(
+                _WHERE, "app", rel, "this symlink loops back to a parent directory", _LINK_FIX,
+                kind="link_loop",
+            )
 
 
 def _zip_name(rel: str) -> bytes:
@@ -414,31 +428,40 @@ def _zip_name(rel: str) -> bytes:
     try:
         return rel.encode("utf-8")
     except UnicodeEncodeError:
-        raise _fail(
-            "app", rel, "this file name is not valid UTF-8", "rename it or exclude it"
+        raise config_error(
+            _WHERE,
+            "app", rel, "this file name is not valid UTF-8", "rename it or exclude it",
+            kind="encoding",
         ) from None
 
 
 def _check_size(app: Path, files: list[_File], limit: int | None) -> int:
     """The unzipped size, after checking the file count, ``limit`` and the zip format's bounds."""
     if not files:
-        raise _fail(
+        raise config_error(
+            _WHERE,
             "app",
             str(app),
             "no files are left to package after the excludes",
-            "point at the app root, or drop exclude patterns that match everything",
+            "point at the app root, or drop exclude patterns that match everything", kind="empty",
         )
     if len(files) > MAX_FILES:
-        raise _fail("app", str(app), f"{len(files):,} files exceed {MAX_FILES:,}", _SIZE_FIX)
+        raise config_error(
+            _WHERE, "app", str(app), f"{len(files):,} files exceed {MAX_FILES:,}", _SIZE_FIX,
+            kind="file_count",
+        )
     unzipped = sum(f.size for f in files)
     if limit is not None and unzipped > limit:
         rule = (
             f"its files add up to {_mb(unzipped)} unzipped, over max_unzipped_bytes = {_mb(limit)}"
         )
-        raise _fail("app", str(app), rule, _SIZE_FIX)
+        raise config_error(_WHERE, "app", str(app), rule, _SIZE_FIX, kind="size")
     overhead = sum(_LOCAL_SIZE + _CENTRAL_SIZE + 2 * len(f.name) for f in files) + _END_SIZE
     if unzipped + overhead > MAX_ZIP_BYTES:
-        raise _fail("app", str(app), f"{_mb(unzipped)} is over the 4 GiB zip limit", _SIZE_FIX)
+        raise config_error(
+            _WHERE, "app", str(app), f"{_mb(unzipped)} is over the 4 GiB zip limit", _SIZE_FIX,
+            kind="zip_limit",
+        )
     return unzipped
 
 
@@ -479,11 +502,13 @@ def _ordered_map(
 
 def _changed(file: _File) -> ConfigurationError:
     """The error for a file whose content changed between two reads."""
-    return _fail(
+    return config_error(
+        _WHERE,
         "app",
         file.name.decode(),
         "the file changed while it was being packaged",
         "stop whatever writes into the app tree (or exclude that path) and package again",
+        kind="changed",
     )
 
 
