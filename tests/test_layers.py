@@ -135,3 +135,15 @@ def test_every_public_name_resolves_from_the_flat_api() -> None:
                  "Database", "DatabaseProxy", "HttpApi", "Assets", "LaravelStack", "VpcConfig",
                  "SecretRef", "FunctionOptions", "Connections", "package_app", "synth"):
         assert name in serverless_laravel.__all__
+
+
+def test_every_configuration_error_is_built_by_the_one_helper() -> None:
+    """``config_error`` gives each rule its stable code; a bare constructor call would not."""
+    offenders = []
+    for path in MODULES:
+        if path.name == "errors.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "ConfigurationError":
+                offenders.append(f"{path.relative_to(LIBRARY)}:{node.lineno}")
+    assert offenders == []
