@@ -15,14 +15,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "modules"))
 
+from examples.fargate_baseline.stack import build as fargate_baseline
 from examples.serverless_laravel.stack import build as serverless_laravel
 from examples.web_function.stack import build as web_function
-from serverless_laravel.cdk import ENGINE, App, Construct, TerraformStack
+from serverless_laravel.cdk import ENGINE, App, Construct, TerraformStack, synth
 from serverless_laravel.errors import ConfigurationError
 
 EXAMPLES: dict[str, Callable[[Construct], list]] = {
     "web_function": web_function,
     "serverless_laravel": serverless_laravel,
+    "fargate_baseline": fargate_baseline,
 }
 
 DEFAULT_OUTDIR = "cdktf.out"
@@ -89,7 +91,7 @@ def configuration_message(error: BaseException) -> str | None:
 def synthesize(outdir: Path | None = None) -> tuple[App, Path]:
     """Build and synthesize every example; the App and the directory it wrote to."""
     app = build_app(outdir)
-    app.synth()
+    synth(app)  # the library's checks first, so their errors arrive as ConfigurationError
     return app, Path(app.outdir)
 
 
