@@ -412,8 +412,9 @@ def test_default_excludes(tmp_path: Path) -> None:
         ".phpunit.result.cache",
         ".phpunit.cache/test-results",
         "bootstrap/cache/config.php",
+        "storage/app/public/avatar.txt",
     ]
-    kept = ["storage/app/public/avatar.txt", "config/env.php", "app/testsuite.php", ".envrc",
+    kept = ["config/env.php", "app/testsuite.php", ".envrc",
             "bootstrap/cache/packages.php", "bootstrap/cache/services.php"]
     app = write_tree(tmp_path / "app", {**LARAVEL, **dict.fromkeys(junk + kept, b"x")})
     package = package_app(app, cache_dir=tmp_path / "cache")
@@ -485,12 +486,12 @@ def test_non_ascii_names_are_flagged_utf8(tmp_path: Path) -> None:
 
 
 def test_symlinks_inside_the_app_are_followed(laravel: Path, tmp_path: Path) -> None:
-    (laravel / "storage/app/public").mkdir(parents=True)
-    (laravel / "storage/app/public/a.txt").write_bytes(b"shared")
-    (laravel / "public/storage").symlink_to(laravel / "storage/app/public")
+    (laravel / "resources/shared").mkdir(parents=True)
+    (laravel / "resources/shared/a.txt").write_bytes(b"shared")
+    (laravel / "public/shared").symlink_to(laravel / "resources/shared")
     (laravel / "config/alias.php").symlink_to("app.php")
     found = contents(package_app(laravel, cache_dir=tmp_path / "cache"))
-    assert found["public/storage/a.txt"] == found["storage/app/public/a.txt"] == b"shared"
+    assert found["public/shared/a.txt"] == found["resources/shared/a.txt"] == b"shared"
     assert found["config/alias.php"] == LARAVEL["config/app.php"]
 
 
@@ -582,7 +583,7 @@ def test_bad_size_limit_is_refused(laravel: Path, tmp_path: Path, bad: object) -
 
 
 def test_oversized_tree_is_refused_before_compressing(laravel: Path, tmp_path: Path) -> None:
-    huge = laravel / "storage/app/huge.bin"
+    huge = laravel / "resources/huge.bin"
     huge.parent.mkdir(parents=True)
     huge.touch()
     os.truncate(huge, 300 * MB)
@@ -670,3 +671,63 @@ def test_random_trees_are_deterministic_and_round_trip(
         assert contents(a) == files
         modes = {n: i.external_attr >> 16 & 0o777 for n, i in entries(a).items()}
         assert modes == {rel: 0o755 if rel in executable else 0o644 for rel in files}
+
+
+CREDENTIALS = {
+    "auth.json": b'{"http-basic": {"repo.example.com": {"password": "hunter2"}}}',
+    ".npmrc": b"//registry.npmjs.org/:_authToken=npm_secret",
+    ".git-credentials": b"https://user:ghp_secret@github.com",
+    ".aws/credentials": b"[default]\naws_secret_access_key = secret",
+    ".ssh/id_ed25519": b"-----BEGIN OPENSSH PRIVATE KEY-----",
+    "id_rsa": b"-----BEGIN RSA PRIVATE KEY-----",
+    "deploy/id_rsa.pub": b"ssh-rsa AAAA",
+    ".docker/config.json": b'{"auths": {"x": {"auth": "c2VjcmV0"}}}',
+    "ops/.docker/config.json": b'{"auths": {}}',
+    ".pgpass": b"db:5432:app:app:secret",
+    ".netrc": b"machine x login y password z",
+    ".env": b"APP_KEY=base64:c2VjcmV0",
+    "config/.env.production": b"DB_PASSWORD=secret",
+    "database/database.sqlite": b"SQLite format 3",
+    "storage/app/private/invoice.pdf": b"%PDF",
+    "storage/oauth-private.key": b"-----BEGIN PRIVATE KEY-----",
+    "certs/server.pem": b"-----BEGIN CERTIFICATE-----",
+    "certs/client.p12": b"\x30\x82",
+    "infra/terraform.tfstate": b'{"resources": []}',
+    "infra/terraform.tfstate.backup": b'{"resources": []}',
+}
+
+
+def test_no_credential_file_reaches_the_zip(tmp_path: Path) -> None:
+    app = write_tree(tmp_path / "app", {**LARAVEL, **CREDENTIALS})
+    package = package_app(app, cache_dir=tmp_path / "cache")
+    assert sorted(entries(package)) == sorted(LARAVEL)
+    zipped = package.path.read_bytes()
+    for secret in (b"hunter2", b"npm_secret", b"ghp_secret", b"PRIVATE KEY", b"c2VjcmV0"):
+        assert secret not in zipped
+
+
+def test_vendor_keeps_its_ca_bundles_but_not_private_keys(tmp_path: Path) -> None:
+    bundle = "vendor/composer/ca-bundle/res/cacert.pem"
+    app = write_tree(tmp_path / "app", {**LARAVEL, bundle: b"-----BEGIN CERTIFICATE-----\nMII"})
+    assert bundle in entries(package_app(app, cache_dir=tmp_path / "cache"))
+
+    key = "vendor/acme/sdk/fixtures/signing.key"
+    (app / key).parent.mkdir(parents=True)
+    (app / key).write_bytes(b"-----BEGIN EC PRIVATE KEY-----\nMHc")
+    with pytest.raises(ConfigurationError) as caught:
+        package_app(app, cache_dir=tmp_path / "cache")
+    assert caught.value.code == "package_app.app.credential"
+    assert caught.value.value == [key]
+    assert "allow_credentials" in caught.value.fix
+
+    allowed = package_app(app, cache_dir=tmp_path / "cache",
+                          allow_credentials=["vendor/acme/sdk/fixtures/*.key"])
+    assert key in entries(allowed)
+
+
+@pytest.mark.parametrize("value", ["*.key", ["!x"], [""]], ids=["string", "negated", "empty"])
+def test_allow_credentials_takes_patterns(tmp_path: Path, value: object) -> None:
+    app = write_tree(tmp_path / "app", LARAVEL)
+    with pytest.raises(ConfigurationError) as caught:
+        package_app(app, cache_dir=tmp_path / "cache", allow_credentials=value)  # type: ignore[arg-type]
+    assert caught.value.prop == "allow_credentials"

@@ -66,7 +66,7 @@ from ..errors import ConfigurationError, config_error
 from .progress import ProgressReporter, Silent
 from .stat_cache import Stamp, StatIndex, index_path, snapshot_time, stamp_of
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 COMPRESS_LEVEL = 4
 MB = 2**20
 LAMBDA_MAX_UNZIPPED_BYTES = 250 * MB
@@ -93,12 +93,40 @@ DEFAULT_EXCLUDES: tuple[str, ...] = (
     ".phpunit.result.cache",
     ".phpunit.cache",
     "/bootstrap/cache/config.php",
+    "auth.json",
+    ".npmrc",
+    ".git-credentials",
+    ".aws",
+    ".ssh",
+    "**/.docker/config.json",
+    "id_rsa*",
+    "id_ecdsa*",
+    "id_ed25519*",
+    ".pgpass",
+    ".netrc",
+    "*.tfstate",
+    "*.tfstate.*",
+    "/database/*.sqlite",
+    "/storage/app/*",
+    "/public/storage",
 )
 """Left out of every package: VCS data, JS dependencies, tests, secrets, runtime caches and
 editor state. A local ``config:cache`` (``bootstrap/cache/config.php``) holds the values of
 ``.env`` in plain text and would make Laravel ignore the function's environment. Storage
 *contents* go but not the need for them: on Lambda, Bref's Laravel bridge points ``storage/``
-at ``/tmp`` and creates the directories itself."""
+at ``/tmp`` and creates the directories itself. Credentials never go: Composer's ``auth.json``,
+``.npmrc``, ``.git-credentials``, AWS and SSH folders, Docker's ``config.json``, SSH keys,
+``.pgpass``/``.netrc``, Terraform state, local SQLite databases and ``storage/app`` (the local
+disk, which may hold user files, with its ``public/storage`` link): anyone with
+``lambda:GetFunction`` can download the zip."""
+
+KEY_FILES: tuple[str, ...] = ("*.pem", "*.key", "*.p12", "*.pfx", "*.jks", "*.keystore",
+                              "*.ppk")
+"""Key and certificate files, left out everywhere but ``vendor/`` (Composer packages ship CA
+bundles, e.g. composer/ca-bundle's ``cacert.pem``); one that holds a private key is refused
+wherever it is, unless ``allow_credentials`` names it."""
+PRIVATE_KEY_MARK = b"PRIVATE KEY-----"
+_KEY_PROBE_BYTES = 64 * 1024
 
 _WHERE = "package_app"
 _STORED, _DEFLATED = 0, 8
@@ -267,30 +295,24 @@ def _check_glob(pattern: str) -> None:
         ) from None
 
 
-def _check_excludes(exclude: Sequence[str]) -> tuple[str, ...]:
+def _check_excludes(exclude: Sequence[str], prop: str = "exclude") -> tuple[str, ...]:
     """The user's patterns, each a non-empty string naming a path; negations are refused."""
     if isinstance(exclude, (str, bytes)):
         raise config_error(
-            _WHERE, "exclude", exclude, "it must be a list of patterns", 'wrap it: exclude=["..."]',
+            _WHERE, prop, exclude, "it must be a list of patterns", f'wrap it: {prop}=["..."]',
             kind="type",
         )
     for pattern in exclude:
         if not isinstance(pattern, str) or not pattern.strip(" /"):
             raise config_error(
-                _WHERE,
-                "exclude",
-                pattern,
-                "each pattern must be a non-empty string naming a path",
+                _WHERE, prop, pattern, "each pattern must be a non-empty string naming a path",
                 'use gitignore-style globs relative to the app, e.g. "resources/js" or "*.map"',
                 kind="empty",
             )
         if pattern.startswith("!"):
             raise config_error(
-                _WHERE,
-                "exclude",
-                pattern,
-                "negated patterns ('!') are not supported",
-                "list only the paths to leave out", kind="negated",
+                _WHERE, prop, pattern, "negated patterns ('!') are not supported",
+                "list only the paths themselves", kind="negated",
             )
     return tuple(exclude)
 
@@ -359,10 +381,12 @@ class _Scanner:
     once, for its size, x bit and stat-cache key.
     """
 
-    def __init__(self, root: Path, excluder: _Excluder, cache: Path) -> None:
+    def __init__(self, root: Path, excluder: _Excluder, cache: Path,
+                 keys: _Excluder | None = None) -> None:
         self.root = root
         self.real_root = os.path.realpath(root)
         self.excluder = excluder
+        self.keys = keys
         self.skip = _inside(cache, root)
         self.files: list[_File] = []
         self._ids: dict[str, tuple[int, int] | None] = {}
@@ -381,10 +405,11 @@ class _Scanner:
         with os.scandir(directory) as scan:
             entries = list(scan)
         excludes, files = self.excluder.excludes, self.files
+        keys = None if self.keys is None or prefix.startswith("vendor/") else self.keys.excludes
         for entry in entries:
             rel = prefix + entry.name
             is_dir = entry.is_dir()
-            if excludes(entry.name, rel, is_dir):
+            if excludes(entry.name, rel, is_dir) or (keys and keys(entry.name, rel, is_dir)):
                 continue
             if entry.is_symlink():
                 self._check_link(entry, rel, ancestors if is_dir else ())
@@ -421,6 +446,29 @@ class _Scanner:
                 _WHERE, "app", rel, "this symlink loops back to a parent directory", _LINK_FIX,
                 kind="link_loop",
             )
+
+
+def _refuse_private_keys(root: Path, files: list[_File], allowed: _Excluder) -> None:
+    """Refuse a key file that holds a private key (a CA bundle holds only certificates)."""
+    keys = _Excluder(KEY_FILES)
+    found = []
+    for file in files:
+        rel = file.name.decode()
+        name = rel.rsplit("/", 1)[-1]
+        if not keys.excludes(name, rel, False) or allowed.excludes(name, rel, False):
+            continue
+        with Path(file.path).open("rb") as fh:
+            if PRIVATE_KEY_MARK in fh.read(_KEY_PROBE_BYTES):
+                found.append(rel)
+    if found:
+        raise config_error(
+            _WHERE, "app", found,
+            "these files hold private keys, and anyone with lambda:GetFunction can download the "
+            "package",
+            "keep keys out of the app (SSM Parameter Store or Secrets Manager, read at run "
+            "time), or pass allow_credentials=[...] naming each one if it must ship",
+            kind="credential",
+        )
 
 
 def _zip_name(rel: str) -> bytes:
@@ -822,10 +870,13 @@ def package_app(
     cache_dir: Path | None = None,
     max_unzipped_bytes: int | None = None,
     progress: ProgressReporter | None = None,
+    allow_credentials: Sequence[str] = (),
 ) -> Package:
     """Zip ``app`` for Lambda: reproducible bytes, size checked first, reused when unchanged.
 
-    ``exclude`` adds gitignore-style patterns to ``DEFAULT_EXCLUDES``. The zip lives in
+    ``exclude`` adds gitignore-style patterns to ``DEFAULT_EXCLUDES``; ``KEY_FILES`` stay out
+    of everything but ``vendor/``, and a file holding a private key is refused unless a pattern
+    of ``allow_credentials`` names it. The zip lives in
     ``cache_dir`` (default ``$SERVERLESS_LARAVEL_CACHE``, else ``./.serverless-laravel/packages``)
     under a key hashed from every included file's path, x bit and content, never from mtimes.
     Beside it, a stat cache per app (see ``stat_cache``) spares re-reading unchanged files.
@@ -833,12 +884,14 @@ def package_app(
     """
     root = _check_app(app)
     patterns = DEFAULT_EXCLUDES + _check_excludes(exclude)
+    allowed = _Excluder(_check_excludes(allow_credentials, "allow_credentials"))
     _check_limit(max_unzipped_bytes)
     cache = _cache_location(cache_dir)
     since = snapshot_time()
-    scanner = _Scanner(root, _Excluder(patterns), cache)
+    scanner = _Scanner(root, _Excluder(patterns), cache, _Excluder(KEY_FILES))
     files = scanner.scan()
     _check_size(root, files, max_unzipped_bytes)
+    _refuse_private_keys(root, files, allowed)
     index_file = index_path(cache, scanner.real_root)
     index = StatIndex.load(index_file)
     bar = progress if progress is not None else Silent()

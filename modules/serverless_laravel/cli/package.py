@@ -67,6 +67,11 @@ def package_command(
     progress: Annotated[
         bool | None, typer.Option("--progress/--no-progress", help="Force the progress bar.")
     ] = None,
+    allow_credential: Annotated[
+        list[str] | None,
+        typer.Option("--allow-credential", metavar="PATTERN",
+                     help="A key file that must ship (refused by default); repeatable."),
+    ] = None,
 ) -> None:
     """Zip a Laravel app for Lambda: reproducible, size-checked, reused when nothing changed."""
     from rich.console import Console
@@ -88,6 +93,7 @@ def package_command(
                 cache_dir=cache_dir,
                 max_unzipped_bytes=limit,
                 progress=bar,
+                allow_credentials=allow_credential or (),
             )
     except ConfigurationError as error:
         raise fail_with(error, code=2) from error

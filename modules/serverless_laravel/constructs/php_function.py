@@ -202,6 +202,7 @@ class PhpFunction(Construct):
         layer_version: int | None = None,
         bref_layer_account: str | None = None,
         exclude: Sequence[str] = (),
+        allow_credentials: Sequence[str] = (),
         layers_unzipped_mb: int = DEFAULT_LAYERS_UNZIPPED_MB,
         artifact_bucket: PrivateBucket | None = None,
         bref_ping: bool = False,
@@ -328,7 +329,8 @@ class PhpFunction(Construct):
             raise error
         if app is not None:
             budget = LAMBDA_MAX_UNZIPPED_BYTES - layers_unzipped_mb * 1024 * 1024
-            self.package = package_app(app_dir, exclude=exclude, max_unzipped_bytes=budget)
+            self.package = package_app(app_dir, exclude=exclude, max_unzipped_bytes=budget,
+                                       allow_credentials=allow_credentials)
 
         super().__init__(scope, id)
         cdk.add_check(self, self._secrets_loader_check)
