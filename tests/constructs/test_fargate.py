@@ -760,6 +760,7 @@ def test_bad_job_queue_props(empty: dict[str, Any], props: dict[str, Any], prop:
     ({"secrets": {"APP_KEY": "base64:abc"}}, "secrets['APP_KEY']", "type"),
     ({"environment": {"DB_PASSWORD": "hunter2"}}, "environment", "secret"),
     ({"environment": {"AWS_ACCESS_KEY_ID": "AKIA"}}, "environment", "reserved"),
+    ({"environment": {"AWS_DEFAULT_REGION": "us-east-1"}}, "environment", "managed"),
     ({"environment": {"APP_DEBUG": False}}, "environment['APP_DEBUG']", "type"),
     ({"environment": {"1X": "a"}}, "environment", "name"),
     ({"user": "root"}, "user", "root"),

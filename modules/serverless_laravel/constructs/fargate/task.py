@@ -41,6 +41,8 @@ FARGATE_SIZES: dict[int, tuple[int, ...]] = {
 }
 ROOT_USERS = frozenset({"0", "root", "0:0", "root:root"})
 REQUIRED_SECRETS: tuple[str, ...] = ("APP_KEY",)
+# Set on every PHP container by the task itself (the SQS and S3 clients read it).
+MANAGED_ENV = frozenset({"AWS_DEFAULT_REGION"})
 DEFAULT_APP_ROOT = "/var/www/html"
 PHP = "php"
 TASKS_SERVICE = "ecs-tasks.amazonaws.com"
@@ -177,6 +179,10 @@ class PhpContainer:
                                "pass environment={'APP_ENV': 'production'}", kind="type")
         for key, value in self.environment.items():
             check_variable(where, "environment", key, value)
+            if key in MANAGED_ENV:
+                raise config_error(where, "environment", key,
+                                   "is set by the task from the stack's Region",
+                                   "remove it", kind="managed")
         self._check_secrets(where)
 
     def _check_secrets(self, where: str) -> None:
