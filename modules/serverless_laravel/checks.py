@@ -137,3 +137,39 @@ def check_bucket_prefix(where: str, bucket_prefix: object) -> str:
             f"digit and not with {list(RESERVED_BUCKET_PREFIXES)} (S3 appends 26 characters)",
             "use a short lowercase prefix such as 'myapp-assets-'", kind="shape")
     return bucket_prefix
+
+
+_DAEMON = "runs until the function times out"
+DANGEROUS_ARTISAN_COMMANDS: dict[str, str] = {
+    "tinker": "it is an interactive shell; Lambda has no terminal, so it waits until the timeout",
+    "db": "it opens an interactive database client; Lambda has no terminal",
+    "serve": f"it is a web server that {_DAEMON}",
+    "queue:work": f"it is a worker that {_DAEMON}; use an SQS-triggered worker function",
+    "queue:listen": f"it is a worker that {_DAEMON}; use an SQS-triggered worker function",
+    "queue:clear": "it deletes every waiting job",
+    "queue:flush": "it deletes every failed job",
+    "schedule:work": f"it is a scheduler loop that {_DAEMON}; schedule `schedule:run` instead",
+    "horizon": f"it is a queue supervisor that {_DAEMON}",
+    "octane:start": f"it is a web server that {_DAEMON}",
+    "reverb:start": f"it is a WebSocket server that {_DAEMON}",
+    "pail": f"it is a log tail that {_DAEMON}",
+    "cache:clear": "it empties the shared cache (sessions and locks too, when they live there)",
+    "db:wipe": "it drops every table",
+    "migrate:fresh": "it drops every table before migrating",
+    "migrate:reset": "it rolls back every migration",
+    "migrate:refresh": "it rolls back every migration before migrating",
+    "migrate:rollback": "it rolls back the last batch of migrations, dropping what they created",
+}
+"""Artisan commands that are interactive, never end, or destroy data: refused by the artisan
+command line (without ``--force-dangerous``) and by ``Scheduler``, one list for both."""
+
+
+def dangerous_artisan_command(name: str) -> str | None:
+    """The deny-listed command ``name`` would run, abbreviations included (``q:w``, ``tink``).
+
+    Artisan resolves an unambiguous abbreviation, case-insensitively, so an exact lookup alone
+    would let ``tink`` through.
+    """
+    pattern = "[^:]*:".join(re.escape(part) for part in name.split(":")) + "[^:]*"
+    matcher = re.compile(pattern, re.IGNORECASE)
+    return next((c for c in DANGEROUS_ARTISAN_COMMANDS if matcher.fullmatch(c)), None)

@@ -252,6 +252,13 @@ def test_scheduler_role_invokes_one_function_and_sends_to_its_dlq(stack: Stack) 
     trust = stack.deref(role["assume_role_policy"])["statement"][0]
     assert trust["principals"] == [{"type": "Service",
                                     "identifiers": ["scheduler.amazonaws.com"]}]
+    console_arn = ref(stack, "aws_lambda_function", "console/function", "arn")
+    account = f'${{element(split(":", {console_arn[2:-1]}), 4)}}'
+    assert trust["condition"] == [
+        {"test": "StringEquals", "variable": "aws:SourceAccount", "values": [account]},
+        {"test": "ArnEquals", "variable": "aws:SourceArn",
+         "values": [f"arn:aws:scheduler:eu-west-1:{account}:schedule-group/default"]},
+    ]
     statements = stack.role_statements("scheduler/role")
     assert set(statements) == {"SendToDeadLetterQueue", "InvokeConsole"}
     console = ref(stack, "aws_lambda_function", "console/function", "arn")
@@ -347,6 +354,9 @@ def test_adding_a_producer_twice_is_idempotent(empty: LaravelStack) -> None:
         ({"maximum_event_age": 86_401}, "maximum_event_age"),
         ({"timezone": "utc+2"}, "timezone"),
         ({"command": " "}, "command"),
+        ({"command": "db:wipe --force"}, "command"),
+        ({"command": "migrate:rollback"}, "command"),
+        ({"command": "q:clear"}, "command"),
         ({"kms_key_arn": "alias/x"}, "kms_key_arn"),
         ({"lambda_retry_attempts": 3}, "lambda_retry_attempts"),
         ({"lambda_retry_attempts": -1}, "lambda_retry_attempts"),

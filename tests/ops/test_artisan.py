@@ -328,6 +328,43 @@ def test_bad_input_never_reaches_aws(
 
 
 @pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["db:seed", "--class=${:APP_KEY}"], "serverless_laravel_artisan.args.expansion"),
+        (["about", "${HOME}"], "serverless_laravel_artisan.args.expansion"),
+        (["about", "--only=$" + "{:DB_SECRET}"], "serverless_laravel_artisan.args.expansion"),
+        (["about", "caf\ud800"], "serverless_laravel_artisan.args.surrogate"),
+        (["about", "x" * (128 * 1024)], "serverless_laravel_artisan.args.size"),
+        (["migrate:rollback", "--force"], "serverless_laravel_artisan.args.dangerous"),
+        (["queue:clear"], "serverless_laravel_artisan.args.dangerous"),
+        (["cache:clear"], "serverless_laravel_artisan.args.dangerous"),
+        (["db:wipe", "--force"], "serverless_laravel_artisan.args.dangerous"),
+        (["tinker"], "serverless_laravel_artisan.args.dangerous"),
+        (["migrate", "a\0b"], "serverless_laravel_artisan.args.nul"),
+    ],
+    ids=["symfony-placeholder", "shell-variable", "in-option", "lone-surrogate", "over-128k",
+         "rollback", "queue-clear", "cache-clear", "db-wipe", "tinker", "nul"],
+)
+def test_arguments_bref_would_mangle_are_refused(
+    fake_lambda: FakeLambda, args: list[str], code: str,
+) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        invoke(fake_lambda, "ok-fn", args)
+    assert caught.value.code == code
+    assert fake_lambda.invocations == []
+
+
+def test_a_dollar_without_a_brace_is_plain_text(fake_lambda: FakeLambda) -> None:
+    assert invoke(fake_lambda, "ok-fn", ["about", "--only=$5", "a{b}"]).kind == "ok"
+    assert fake_lambda.bodies("ok-fn") == [json.dumps("about '--only=$5' 'a{b}'")]
+
+
+def test_the_largest_command_line_the_shell_takes_is_sent(fake_lambda: FakeLambda) -> None:
+    args = ["about", "x" * (128 * 1024 - len("about "))]
+    assert invoke(fake_lambda, "ok-fn", args).kind == "ok"
+
+
+@pytest.mark.parametrize(
     "args",
     [
         ["tinker"],
@@ -414,13 +451,26 @@ def test_cli_tail_logs_go_to_stderr(fake_lambda: FakeLambda) -> None:
         ["--function", "ok-fn", "--timeout", "0", "--", "migrate"],
         ["--function", "ok-fn", "--", "tinker"],
         ["--function", "ok-fn", "--endpoint-url", "ftp://x", "--", "migrate"],
+        ["migrate", "--force", "--function", "ok-fn"],
+        ["--function", "ok-fn", "migrate", "--function=other-fn"],
+        ["--function", "ok-fn", "--", "about", "${:APP_KEY}"],
     ],
+    ids=["no-command", "empty-function", "timeout", "dangerous", "endpoint",
+         "function-after-command", "function-after-command-inline", "placeholder"],
 )
 def test_cli_bad_input_exits_2(fake_lambda: FakeLambda, argv: list[str]) -> None:
     result = run_cli(fake_lambda, *argv)
     assert result.exit_code == 2
     assert "is invalid" in result.stderr
     assert fake_lambda.invocations == []
+
+
+def test_cli_function_option_for_artisan_goes_after_the_separator(
+    fake_lambda: FakeLambda,
+) -> None:
+    result = run_cli(fake_lambda, "--function", "ok-fn", "--", "make:thing", "--function", "x")
+    assert result.exit_code == 0
+    assert fake_lambda.bodies("ok-fn") == ['"make:thing --function x"']
 
 
 def test_cli_force_dangerous_allows_a_denied_command(fake_lambda: FakeLambda) -> None:

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from . import artisan, assets, package
+from . import compare as compare_cli
 from . import scan as scan_cli
 
 app = typer.Typer(
@@ -47,9 +48,11 @@ def _root(
 app.command("package")(package.package_command)
 app.add_typer(assets.cli, name="assets")
 app.command(
-    "artisan", context_settings={"allow_extra_args": True, "ignore_unknown_options": True}
+    "artisan", cls=artisan.RawArgsCommand,
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
 )(artisan.artisan_command)
 app.command("scan")(scan_cli.scan_command)
+app.command("compare")(compare_cli.compare_command)
 
 
 def main() -> None:

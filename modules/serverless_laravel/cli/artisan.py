@@ -8,12 +8,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated
 
+import click
 import typer
+from typer.core import TyperCommand
 
 from ..ops.artisan import DEFAULT_TIMEOUT, EXIT_BAD_INPUT, EXIT_FAILURE, WHERE
 
 if TYPE_CHECKING:
     from ..ops.artisan import ArtisanResult
+
+
+class RawArgsCommand(TyperCommand):
+    """Keeps the arguments as typed, so option order can be checked after parsing."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["raw_args"] = list(args)
+        return super().parse_args(ctx, args)
 
 
 def _echo_output(text: str) -> None:
@@ -71,6 +81,7 @@ def artisan_command(
     from ..ops.artisan import (
         arn_region,
         check_endpoint_url,
+        check_option_order,
         describe_aws_error,
         invoke_artisan,
         lambda_client,
@@ -79,6 +90,7 @@ def artisan_command(
 
     args = list(ctx.args)
     try:
+        check_option_order(ctx.meta.get("raw_args", args))
         check_endpoint_url(endpoint_url)
         validate_invocation(
             function, args, timeout=timeout, qualifier=qualifier, allow_dangerous=force_dangerous

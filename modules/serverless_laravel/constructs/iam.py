@@ -142,15 +142,21 @@ class ServiceRole(Construct):
         statements: Sequence[PolicyStatement],
         name_prefix: str | None = None,
         permissions_boundary: str | None = None,
+        trust_conditions: Sequence[Condition] = (),
     ) -> None:
+        """``trust_conditions`` narrow who may pass the service the role (``aws:SourceAccount``,
+        ``aws:SourceArn``): the guard against the confused deputy."""
         super().__init__(scope, id)
         self._statements: dict[str, PolicyStatement] = {}
-        assume = policy_document(self, "assume", [{
+        trust: dict[str, object] = {
             "sid": "AssumedByService",
             "effect": "Allow",
             "actions": ["sts:AssumeRole"],
             "principals": [{"type": "Service", "identifiers": [service]}],
-        }])
+        }
+        if trust_conditions:
+            trust["condition"] = [c.to_block() for c in trust_conditions]
+        assume = policy_document(self, "assume", [trust])
         self.role = cdk.aws("iam_role").IamRole(
             self,
             "role",

@@ -18,11 +18,18 @@ import weakref
 
 from .. import cdk
 from ..cdk import Construct
-from ..checks import check_bool, check_int, check_kms_key_arn
+from ..checks import (
+    DANGEROUS_ARTISAN_COMMANDS,
+    check_bool,
+    check_int,
+    check_kms_key_arn,
+    dangerous_artisan_command,
+)
 from ..errors import config_error
-from .iam import PolicyStatement, ServiceRole, grant_sid
+from .iam import Condition, PolicyStatement, ServiceRole, grant_sid
 from .php_function import PhpFunction
-from .wiring import resource_name, tls_only_queue_policy
+from .stack import partition_of
+from .wiring import account_of, resource_name, tls_only_queue_policy
 
 WHERE = "Scheduler"
 RETRY_ATTEMPTS = (0, 185)
@@ -110,6 +117,14 @@ class Scheduler(Construct):
                 WHERE, "command", command, "must be a non-empty artisan command line",
                 "pass e.g. 'schedule:run'",
             )
+        denied = dangerous_artisan_command(command.split()[0])
+        if denied is not None:
+            raise config_error(
+                WHERE, "command", command,
+                f"runs `{denied}` on a schedule: {DANGEROUS_ARTISAN_COMMANDS[denied]}",
+                "schedule schedule:run and let Laravel's scheduler decide; run one-off "
+                "commands with serverless-laravel artisan", kind="dangerous",
+            )
         check_int(WHERE, "maximum_retry_attempts", maximum_retry_attempts, *RETRY_ATTEMPTS,
                   "pass 0..185 (EventBridge Scheduler's range)")
         check_int(WHERE, "maximum_event_age", maximum_event_age, *EVENT_AGE,
@@ -147,8 +162,17 @@ class Scheduler(Construct):
         )
         self.dead_letter_queue_policy = tls_only_queue_policy(
             self, "dead-letter-queue-policy", self.dead_letter_queue)
-        self.role = ServiceRole(self, "role", service="scheduler.amazonaws.com",
-                                statements=self._statements(kms_key_arn))
+        account = account_of(console.arn)
+        self.role = ServiceRole(
+            self, "role", service="scheduler.amazonaws.com",
+            statements=self._statements(kms_key_arn),
+            trust_conditions=(
+                Condition("StringEquals", "aws:SourceAccount", (account,)),
+                Condition("ArnEquals", "aws:SourceArn", (
+                    f"arn:{partition_of(console.region)}:scheduler:{console.region}:{account}:"
+                    "schedule-group/default",)),
+            ),
+        )
         console.grant_invoke(_RoleGrantee(self.role))
         self.invoke_config = None if owner is not None else self._invoke_config(
             lambda_retry_attempts, lambda_event_age)

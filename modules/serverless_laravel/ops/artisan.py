@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from botocore.client import BaseClient
     from botocore.exceptions import BotoCoreError, ClientError
 
-from ..checks import check_int
+from ..checks import DANGEROUS_ARTISAN_COMMANDS, check_int, dangerous_artisan_command
 from ..errors import config_error
 
 Kind = Literal["ok", "command_failed", "function_error", "timeout"]
@@ -49,7 +49,9 @@ MAX_FUNCTION_TIMEOUT = 900
 READ_MARGIN = 5
 DEFAULT_TIMEOUT = MAX_FUNCTION_TIMEOUT + READ_MARGIN
 CONNECT_TIMEOUT = 10
-MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
+# Linux's limit on one argument string (MAX_ARG_STRLEN), which `sh -c "<command line>"` is.
+MAX_COMMAND_BYTES = 128 * 1024
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 WHERE = "serverless-laravel artisan"
 
@@ -62,24 +64,6 @@ FUNCTION_ARN = re.compile(
 QUALIFIER = re.compile(r"\$LATEST|[A-Za-z0-9_-]{1,128}")
 EXIT_CODE_IN_MESSAGE = re.compile(r"non-zero status code: (\d+)")
 PLATFORM_ERROR_PREFIXES = ("Runtime.", "Function.", "Sandbox.")
-
-_DAEMON = "runs until the function times out"
-DANGEROUS_COMMANDS: dict[str, str] = {
-    "tinker": "it is an interactive shell; Lambda has no terminal, so it waits until the timeout",
-    "db": "it opens an interactive database client; Lambda has no terminal",
-    "serve": f"it is a web server that {_DAEMON}",
-    "queue:work": f"it is a worker that {_DAEMON}; use an SQS-triggered worker function",
-    "queue:listen": f"it is a worker that {_DAEMON}; use an SQS-triggered worker function",
-    "schedule:work": f"it is a scheduler loop that {_DAEMON}; schedule `schedule:run` instead",
-    "horizon": f"it is a queue supervisor that {_DAEMON}",
-    "octane:start": f"it is a web server that {_DAEMON}",
-    "reverb:start": f"it is a WebSocket server that {_DAEMON}",
-    "pail": f"it is a log tail that {_DAEMON}",
-    "db:wipe": "it drops every table",
-    "migrate:fresh": "it drops every table before migrating",
-    "migrate:reset": "it rolls back every migration",
-    "migrate:refresh": "it rolls back every migration before migrating",
-}
 
 AWS_ERROR_HINTS: dict[str, str] = {
     "ResourceNotFoundException": "no such function or qualifier; check --function, "
@@ -145,17 +129,6 @@ def command_name(args: Sequence[str]) -> str | None:
     return None
 
 
-def dangerous_match(name: str) -> str | None:
-    """The deny-listed command ``name`` would run, abbreviations included (``q:w``, ``tink``).
-
-    Artisan resolves an unambiguous abbreviation, case-insensitively, so an exact lookup
-    alone would let ``tink`` through.
-    """
-    pattern = "[^:]*:".join(re.escape(part) for part in name.split(":")) + "[^:]*"
-    matcher = re.compile(pattern, re.IGNORECASE)
-    return next((command for command in DANGEROUS_COMMANDS if matcher.fullmatch(command)), None)
-
-
 def check_args(args: Sequence[str], *, allow_dangerous: bool = False) -> None:
     """Reject an empty command, NUL bytes and deny-listed commands unless allowed."""
     if isinstance(args, str):
@@ -172,31 +145,87 @@ def check_args(args: Sequence[str], *, allow_dangerous: bool = False) -> None:
         raise config_error(
             WHERE, "args", list(args), "an argument holds a NUL byte", "remove it", kind="nul",
         )
+    expanded = [arg for arg in args if "${" in arg]
+    if expanded:
+        raise config_error(
+            WHERE, "args", expanded,
+            "Bref's console runtime builds the command with Symfony Process, which replaces "
+            "${...} placeholders with the function's environment (its secrets included) before "
+            "the shell sees them",
+            "drop the ${...} from the arguments; pass values literally", kind="expansion",
+        )
+    if any(_SURROGATE.search(arg) for arg in args):
+        raise config_error(
+            WHERE, "args", [a.encode("utf-8", "backslashreplace").decode() for a in args],
+            "an argument holds a lone UTF-16 surrogate, which is not valid UTF-8 and reaches "
+            "PHP mangled", "pass valid Unicode text", kind="surrogate",
+        )
     name = command_name(args)
     if name == "":
         raise config_error(
             WHERE, "args", list(args), "the command name is empty", "name an artisan command",
             kind="empty_name",
         )
-    denied = None if name is None or allow_dangerous else dangerous_match(name)
+    denied = None if name is None or allow_dangerous else dangerous_artisan_command(name)
     if denied is not None:
         raise config_error(
             WHERE, "args",
             list(args),
-            f"`{name}` runs `{denied}`: {DANGEROUS_COMMANDS[denied]}",
+            f"`{name}` runs `{denied}`: {DANGEROUS_ARTISAN_COMMANDS[denied]}",
             "pass --force-dangerous if you really mean it", kind="dangerous",
         )
 
 
+CLI_VALUE_OPTIONS = frozenset({"--function", "--timeout", "--qualifier", "--region",
+                               "--endpoint-url"})
+CLI_FLAGS = frozenset({"--tail-logs", "--force-dangerous"})
+
+
+def check_option_order(raw_args: Sequence[str]) -> None:
+    """Refuse ``--function`` written after the artisan command without ``--`` in between.
+
+    ``artisan migrate --function prod-console`` reads as if ``--function`` were artisan's
+    option, yet the command line takes it as its own and invokes that function: the command
+    runs where the reader did not expect. Options go first; artisan's own after ``--``.
+    """
+    index = 0
+    while index < len(raw_args):
+        arg = raw_args[index]
+        if arg == "--":
+            return
+        if arg in CLI_VALUE_OPTIONS:
+            index += 2
+            continue
+        if arg in CLI_FLAGS or arg.split("=", 1)[0] in CLI_VALUE_OPTIONS or arg.startswith("-"):
+            index += 1
+            continue
+        rest = raw_args[index + 1:]
+        tail = rest[:rest.index("--")] if "--" in rest else rest
+        misplaced = [a for a in tail if a == "--function" or a.startswith("--function=")]
+        if misplaced:
+            raise config_error(
+                WHERE, "--function", misplaced[0],
+                f"comes after the artisan command {arg!r} without `--`, so it is ambiguous: "
+                "it would pick the function to invoke, not pass an option to artisan",
+                "write serverless-laravel's options first and artisan's after --, e.g. "
+                "serverless-laravel artisan --function NAME -- migrate --force",
+                kind="after_command",
+            )
+        return
+
+
 def build_payload(args: Sequence[str]) -> str:
     """The Invoke payload: the JSON string of the shell-quoted artisan command line."""
-    payload = json.dumps(shlex.join(args))
-    if len(payload.encode()) > MAX_PAYLOAD_BYTES:
+    command = shlex.join(args)
+    size = len(command.encode())
+    if size > MAX_COMMAND_BYTES:
         raise config_error(
-            WHERE, "args", f"{len(payload)} bytes", "exceeds Lambda's 6 MB request", "shorten them",
-            kind="size",
+            WHERE, "args", f"{size} bytes",
+            f"Bref runs the command line through /bin/sh -c as one argument, which Linux limits "
+            f"to {MAX_COMMAND_BYTES // 1024} KiB", "shorten the arguments, or pass large input "
+            "through S3 or a file the command reads", kind="size",
         )
-    return payload
+    return json.dumps(command)
 
 
 def validate_invocation(
