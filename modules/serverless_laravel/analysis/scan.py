@@ -102,12 +102,24 @@ class StackResult:
     skipped: list[Finding] = field(default_factory=list)
     sarif: dict[str, Any] = field(default_factory=dict)
 
+    def checks(self) -> dict[str, dict[str, int]]:
+        """``{check id: {"passed": n, "failed": n, "skipped": n}}`` over this stack's results."""
+        counts: dict[str, dict[str, int]] = {}
+        for outcome, findings in (("passed", self.passed), ("failed", self.failed),
+                                  ("skipped", self.skipped)):
+            for finding in findings:
+                row = counts.setdefault(finding.check_id,
+                                        {"passed": 0, "failed": 0, "skipped": 0})
+                row[outcome] += 1
+        return dict(sorted(counts.items()))
+
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name, "file": self.file,
             "passed": len(self.passed), "failed": len(self.failed), "skipped": len(self.skipped),
             "failures": [f.to_json() for f in sorted(self.failed)],
             "skipped_findings": [f.to_json(with_reason=True) for f in sorted(self.skipped)],
+            "checks": self.checks(),
         }
 
 
