@@ -34,6 +34,8 @@ _EXPORTS: dict[str, str] = {
     "VpcConfig": "constructs.php_function",
     "SecretRef": "constructs.secret_refs",
     "LaravelStack": "constructs.stack",
+    "S3State": "constructs.stack",
+    "LocalStateWarning": "errors",
     "QueueWorker": "constructs.queue_worker",
     "JobQueue": "constructs.queue_worker",
     "FargateCluster": "constructs.fargate.cluster",

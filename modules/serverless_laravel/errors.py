@@ -57,5 +57,9 @@ class SecurityWarning(UserWarning):
     """A configuration the library allows but a security reviewer would question."""
 
 
+class LocalStateWarning(SecurityWarning):
+    """A stack keeps its Terraform state (with generated secrets) in a local file."""
+
+
 class BudgetWarning(UserWarning):
     """A computed budget (connections, sizes) is exceeded where the user allowed it."""
