@@ -124,7 +124,8 @@ def test_password_user_and_disabled_default_user(stack: Stack) -> None:
     assert default["user_name"] == "default" and default["access_string"].startswith("off")
     assert default["authentication_mode"] == {"type": "no-password-required"}
     app = stack.by_path("aws_elasticache_user", "cache/app-user")
-    assert app["user_name"] == "laravel" and app["access_string"].startswith("on ")
+    assert app["user_name"] == "laravel"
+    assert app["access_string"] == "on ~* &* +@all -@admin -@dangerous"
     assert app["authentication_mode"] == {
         "type": "password",
         "passwords": [ref(stack, "aws_secretsmanager_secret_version", "cache/password-value",

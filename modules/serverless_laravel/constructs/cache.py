@@ -28,6 +28,12 @@ from .stack import partition_of, region_of
 from .wiring import account_of, resource_name, set_environment
 
 WHERE = "RedisCache"
+# The app user may run every command but the administrative and dangerous ones (CONFIG, ACL,
+# DEBUG, MONITOR, SHUTDOWN, FLUSHALL, FLUSHDB, KEYS, ...). Laravel's cache, session, lock,
+# rate-limiter and queue drivers use GET/SET/DEL, INCRBY, EXPIRE, list and sorted-set commands
+# and EVAL (Lua scripts for locks and the queue), none of them in those categories; what is
+# lost is Cache::flush() and `artisan cache:clear` (FLUSHDB), which would also empty sessions.
+APP_ACCESS_STRING = "on ~* &* +@all -@admin -@dangerous"
 MODES = ("serverless", "nodes")
 ENGINES = ("valkey", "redis")
 # predis (a Composer package) works on every Bref layer; phpredis needs the redis extension,
@@ -174,7 +180,7 @@ class RedisCache(Construct):
         )
         self.app_user = user(
             self, "app-user", user_id=f"{prefix}-app", user_name=self.username,
-            engine=self.engine, access_string="on ~* &* +@all",
+            engine=self.engine, access_string=APP_ACCESS_STRING,
             authentication_mode={"type": "password",
                                  "passwords": [self.secret_version.secret_string]},
         )
