@@ -66,8 +66,8 @@ def compare_command(
         with tempfile.TemporaryDirectory(prefix="serverless-laravel-synth-") as tmp:
             outdir = directory if directory is not None else scan.synthesize_app(
                 app_file, Path(tmp) / "cdktf.out")
+            found = scan.find_stacks(outdir, stacks)
             if report is None:
-                found = scan.find_stacks(outdir, stacks)
                 report = scan.scan_stacks(found, policies=policies_dir, skips=skips).to_json()
             comparison = compare(outdir, report, catalog(policies_dir), stacks)
     except scan.ScanError as error:
