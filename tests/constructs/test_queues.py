@@ -13,6 +13,7 @@ from serverless_laravel import (
     QueueWorker,
     Scheduler,
     VpcConfig,
+    cdk,
 )
 from serverless_laravel.cdk import App
 from serverless_laravel.constructs.queue_worker import QUEUE_HANDLER, required_visibility_timeout
@@ -126,13 +127,34 @@ def test_every_queue_refuses_requests_without_tls(stack: Stack, path: str) -> No
     policy = stack.by_path("aws_sqs_queue_policy", f"{path}-policy")
     assert policy["queue_url"] == ref(stack, "aws_sqs_queue", path, "url")
     document = stack.deref(policy["policy"])
-    assert document["statement"] == [{
+    assert document["statement"][0] == {
         "sid": "DenyInsecureTransport", "effect": "Deny", "actions": ["sqs:*"],
         "resources": [ref(stack, "aws_sqs_queue", path, "arn")],
         "principals": [{"type": "*", "identifiers": ["*"]}],
         "condition": [{"test": "Bool", "variable": "aws:SecureTransport",
                        "values": ["false"]}],
-    }]
+    }
+    assert len(document["statement"]) == (2 if path.endswith("/queue") else 1)
+
+
+@pytest.mark.parametrize(("queue", "senders"), [
+    ("jobs", ["jobs/worker", "web", "console"]),
+    ("emails", ["emails/worker", "web"]),
+])
+def test_only_producers_and_the_worker_may_send_jobs(stack: Stack, queue: str,
+                                                     senders: list[str]) -> None:
+    """Laravel unserializes job payloads: a send from any other principal is refused by the
+    queue policy itself, whatever identity policies elsewhere in the account allow."""
+    policy = stack.by_path("aws_sqs_queue_policy", f"{queue}/queue-policy")
+    deny = stack.deref(policy["policy"])["statement"][1]
+    assert deny == {
+        "sid": "DenySendExceptProducers", "effect": "Deny", "actions": ["sqs:SendMessage"],
+        "resources": [ref(stack, "aws_sqs_queue", f"{queue}/queue", "arn")],
+        "principals": [{"type": "*", "identifiers": ["*"]}],
+        "condition": [{"test": "ArnNotEquals", "variable": "aws:PrincipalArn",
+                       "values": [ref(stack, "aws_iam_role", f"{s}/role/role", "arn")
+                                  for s in senders]}],
+    }
 
 
 def test_queue_policies_are_the_only_sqs_wildcards(stack: Stack) -> None:
@@ -412,3 +434,14 @@ def test_a_second_schedule_must_agree_with_the_console_invoke_config(
     assert len(empty.node.children) == before
     nightly = Scheduler(empty, "nightly", console=console, schedule_expression="rate(1 day)")
     assert nightly.invoke_config is None
+
+
+def test_an_operator_role_can_be_let_past_the_send_guard(empty: LaravelStack) -> None:
+    jobs = QueueWorker(empty, "jobs", image_uri=IMAGE)
+    jobs.allow_sender("arn:aws:iam::111122223333:role/ops-redrive")
+    jobs.allow_sender("arn:aws:iam::111122223333:role/ops-redrive")
+    doc = json.loads(cdk.Testing.synth(empty))
+    [document] = [d for name, d in doc["data"]["aws_iam_policy_document"].items()
+                  if name.startswith("jobs_queue-policy-document")]
+    [condition] = document["statement"][1]["condition"]
+    assert condition["values"][1:] == ["arn:aws:iam::111122223333:role/ops-redrive"]

@@ -125,9 +125,16 @@ def grant_sid(action: str, construct: Construct) -> str:
 
 
 class Grantable(Protocol):
-    """Anything whose role can receive statements (functions, task roles, schedules)."""
+    """Anything whose role can receive statements (functions, task roles, schedules).
+
+    ``role_arn`` names that role in resource policies that admit only known principals (the
+    jobs queue accepts messages only from its producers and its worker).
+    """
 
     def add_to_role_policy(self, statement: PolicyStatement) -> None: ...
+
+    @property
+    def role_arn(self) -> str: ...
 
 
 class ServiceRole(Construct):

@@ -496,6 +496,11 @@ class PhpFunction(Construct):
         """Give the function's role one more statement (used by ``grant_*`` methods)."""
         self.role.add(statement)
 
+    @property
+    def role_arn(self) -> str:
+        """The execution role: the principal this function's code acts as."""
+        return self.role.arn
+
     def grant_invoke(self, grantee: Grantable) -> None:
         """Let ``grantee`` invoke this function and nothing else."""
         grantee.add_to_role_policy(PolicyStatement(

@@ -23,7 +23,14 @@ from ..checks import check_int, check_kms_key_arn
 from ..errors import ConfigurationError, config_error
 from .fargate.environment import ContainerConsumer, ContainerEnvironment
 from .function_options import FunctionOptions, check_options, merge_deprecated
-from .iam import Grantable, PolicyStatement, grant_sid
+from .iam import (
+    Grantable,
+    PolicyStatement,
+    deny_insecure_transport,
+    grant_sid,
+    policy_document,
+    statement_struct,
+)
 from .php_function import DEFAULT_TIMEOUTS, PhpFunction, VpcConfig
 from .wiring import check_functions, resource_name, set_environment, tls_only_queue_policy
 
@@ -101,13 +108,42 @@ class _SqsQueues:
                     "sourceQueueArns": [self.queue.arn],
                 }),
             )
-        self.queue_policy = tls_only_queue_policy(self, "queue-policy", self.queue)
+        self._senders: list[str] = []
+        self._queue_policy_document = policy_document(
+            self, "queue-policy-document", self._queue_statements())
+        self.queue_policy = cdk.aws("sqs_queue_policy").SqsQueuePolicy(
+            self, "queue-policy", queue_url=self.queue.url,
+            policy=self._queue_policy_document.json,
+        )
         self.dead_letter_queue_policy = tls_only_queue_policy(
             self, "dead-letter-queue-policy", self.dead_letter_queue)
         self.arn: str = self.queue.arn
         self.url: str = self.queue.url
         self.prefix: str = cdk.Fn.element(cdk.Fn.regex("^(.*)/[^/]+$", self.url), 0)
         """``https://sqs.<region>.amazonaws.com/<account>``: the queue URL without its name."""
+
+    def _queue_statements(self) -> list[dict[str, object]]:
+        """TLS only; and SendMessage refused to every principal but the allowed senders.
+
+        Laravel's worker unserializes job payloads, so whoever can send to the queue can run
+        code as the worker: identity policies elsewhere in the account must not be enough.
+        """
+        deny_send: dict[str, object] = {
+            "sid": "DenySendExceptProducers", "effect": "Deny", "actions": ["sqs:SendMessage"],
+            "resources": [self.queue.arn], "principals": [{"type": "*", "identifiers": ["*"]}],
+        }
+        if self._senders:
+            deny_send["condition"] = [{"test": "ArnNotEquals", "variable": "aws:PrincipalArn",
+                                       "values": list(self._senders)}]
+        return [deny_insecure_transport("sqs:*", [self.queue.arn]), deny_send]
+
+    def allow_sender(self, role_arn: str) -> None:
+        """Let the role ``role_arn`` past the queue policy's send guard (an operator role that
+        redrives the DLQ, say); it still needs ``sqs:SendMessage`` from its own policy."""
+        if role_arn not in self._senders:
+            self._senders.append(role_arn)
+            self._queue_policy_document.put_statement(
+                [statement_struct(block) for block in self._queue_statements()])
 
     def _encryption(self) -> dict[str, object]:
         if self.kms_key_arn:
@@ -131,6 +167,7 @@ class _SqsQueues:
         worker.add_to_role_policy(PolicyStatement(
             sid=grant_sid("Release", self), actions=("sqs:SendMessage",), resources=(self.arn,),
         ))
+        self.allow_sender(worker.role_arn)
         self._grant_key(worker, "Consume", ("kms:Decrypt", "kms:GenerateDataKey"))
 
     def grant_send(self, grantee: Grantable) -> None:
@@ -140,6 +177,7 @@ class _SqsQueues:
             actions=("sqs:SendMessage", "sqs:GetQueueAttributes"),
             resources=(self.arn,),
         ))
+        self.allow_sender(grantee.role_arn)
         self._grant_key(grantee, "Send", ("kms:Decrypt", "kms:GenerateDataKey"))
 
     def _grant_key(self, grantee: Grantable, access: str, actions: tuple[str, ...]) -> None:

@@ -75,6 +75,10 @@ class _RoleGrantee:
     def add_to_role_policy(self, statement: PolicyStatement) -> None:
         self.role.add(statement)
 
+    @property
+    def role_arn(self) -> str:
+        return self.role.arn
+
 
 class Scheduler(Construct):
     """A schedule invoking the console function with ``"schedule:run"``, exactly on time.

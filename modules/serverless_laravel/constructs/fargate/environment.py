@@ -66,6 +66,10 @@ class RoleGrantee:
     def arn(self) -> str:
         return self.role.arn  # type: ignore[attr-defined]
 
+    @property
+    def role_arn(self) -> str:
+        return self.arn
+
 
 def check_variable(where: str, prop: str, key: object, value: object) -> None:
     """One plain variable: a valid name ECS leaves to us, a string, not a secret by its name."""

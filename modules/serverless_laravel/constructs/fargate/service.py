@@ -121,6 +121,11 @@ class AppTask(Construct):
         """Give the task role one more statement (``grant_*`` methods call this)."""
         self.task.role.add(statement)
 
+    @property
+    def role_arn(self) -> str:
+        """The task role: the principal the app in this service acts as."""
+        return self.task.role.arn
+
     def wire(self, *resources: Any) -> None:
         """Fill the PHP container's environment and secrets from each resource's
         ``container_environment(self)`` (a ``RedisCache``, ``DatabaseProxy``, ``JobQueue``),
