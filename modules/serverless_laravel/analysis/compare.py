@@ -66,9 +66,9 @@ CANNOT: dict[str, tuple[str, ...]] = {
         "cold start, and the application code keeps it afterwards, so code that is made to "
         "misbehave can read every secret of its function. On Fargate the execution role "
         "fetches the secrets and the task role the code runs as cannot read them.",
-        "**Govern the egress of functions outside a VPC.** The origin-verify authorizer runs "
-        "in AWS's network with open outbound internet access and no security group to narrow "
-        "it (it reads one SSM parameter and needs nothing else).",
+        "**Govern the egress of functions outside a VPC.** A function without `vpc_config` "
+        "runs in AWS's network with open outbound internet access and no security group to "
+        "narrow it. Here: {outside_vpc}.",
         "**Bound load by fixed capacity.** Every concurrent request may start another "
         "execution environment, so a request flood becomes an invocation flood (and a "
         "connection flood at the proxy) unless reserved concurrency, event-source maximum "
@@ -83,7 +83,8 @@ CANNOT: dict[str, tuple[str, ...]] = {
         "`queue:work` live as long as the task (until the next deployment or scale-in: days); "
         "code planted through a remote-code-execution bug stays in memory and on the writable "
         "volumes and serves every later request. Lambda environments also keep state between "
-        "invocations, but serve one request at a time and are recycled by AWS within hours.",
+        "invocations, but each serves one request at a time, and Lambda ends environments "
+        "after idling and periodically even under steady traffic.",
         "**Serve the app without a socket listening on the internet.** The load balancer must "
         "accept TCP 443 (and 80 for the redirect) from 0.0.0.0/0 and its nodes hold public IPs; "
         "a Lambda function listens on no port at all, requests reach it through the Lambda "
@@ -119,6 +120,12 @@ class Design:
     network: exposure.Network
     encryption: list[exposure.Encryption]
     secrets: exposure.Secrets
+    outside_vpc: list[str]
+
+    def cannot(self) -> list[str]:
+        """What this design cannot do, with the measured facts filled in."""
+        outside = ", ".join(f"`{f}`" for f in self.outside_vpc) or "no function"
+        return [text.format(outside_vpc=outside) for text in CANNOT.get(self.stack, ())]
 
     def headline(self) -> dict[str, int]:
         """The numbers the README quotes, keyed as in :data:`HEADLINE`."""
@@ -163,7 +170,8 @@ class Design:
             "encryption": {"summary": exposure.encryption_summary(self.encryption),
                            "resources": [asdict(e) for e in self.encryption]},
             "secrets": self.secrets.to_json(),
-            "cannot": list(CANNOT.get(self.stack, ())),
+            "functions_outside_vpc": self.outside_vpc,
+            "cannot": self.cannot(),
         }
 
 
@@ -202,6 +210,10 @@ def measure(stack: str, doc: Mapping[str, Any], checks: Mapping[str, Mapping[str
         principals=sorted((iam.analyse(p) for p in principals), key=lambda a: a.path),
         code_roles=_code_roles(doc, principals), network=exposure.network(doc),
         encryption=exposure.encryption(doc), secrets=exposure.secrets(doc, principals),
+        outside_vpc=sorted(
+            exposure.path_of(block, name)
+            for name, block in doc.get("resource", {}).get("aws_lambda_function", {}).items()
+            if not block.get("vpc_config")),
     )
 
 

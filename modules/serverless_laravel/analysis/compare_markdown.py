@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from . import exposure, iam
-from .compare import BOTH_CANNOT, CANNOT, HEADLINE, OUTCOMES
+from .compare import BOTH_CANNOT, HEADLINE, OUTCOMES
 
 if TYPE_CHECKING:
     from .compare import Comparison, Design
@@ -158,7 +158,7 @@ def _cannot(designs: Sequence[Design]) -> list[str]:
     lines = ["## What each design cannot do", ""]
     for design in designs:
         lines += [f"### {_title(design)}", ""]
-        lines += [f"- {text}" for text in CANNOT.get(design.stack, ())] + [""]
+        lines += [f"- {text}" for text in design.cannot()] + [""]
     lines += ["### Both", ""] + [f"- {text}" for text in BOTH_CANNOT] + [""]
     return lines
 

@@ -45,9 +45,11 @@ def _resources(doc: Mapping[str, Any]) -> Iterator[tuple[str, str, dict[str, Any
             yield type_, name, block
 
 
-def _path(block: Mapping[str, Any], fallback: str) -> str:
+def path_of(block: Mapping[str, Any], fallback: str) -> str:
+    """The construct path of ``block`` inside its stack; ``fallback`` when it has none."""
     path = block.get("//", {}).get("metadata", {}).get("path", "")
     return path.split("/", 1)[1] if "/" in path else (path or fallback)
+
 
 
 def _refers(block: Mapping[str, Any], type_: str, name: str) -> bool:
@@ -120,9 +122,9 @@ def _group_users(doc: Mapping[str, Any]) -> dict[str, list[str]]:
         text = json.dumps({k: v for k, v in block.items() if k != "//"})
         for group in groups:
             if _refers(block, "aws_security_group", group):
-                users.setdefault(f"aws_security_group.{group}", set()).add(_path(block, name))
+                users.setdefault(f"aws_security_group.{group}", set()).add(path_of(block, name))
         for literal in set(_SG_ID.findall(text)):
-            users.setdefault(literal, set()).add(_path(block, name))
+            users.setdefault(literal, set()).add(path_of(block, name))
     return {group: sorted(paths) for group, paths in users.items()}
 
 
@@ -131,7 +133,7 @@ def _group_label(doc: Mapping[str, Any], value: Any) -> str:
     match = _ANY_REF.search(str(value))
     if match and match.group(1) == "aws_security_group":
         block = doc["resource"]["aws_security_group"].get(match.group(2), {})
-        return _path(block, match.group(2))
+        return path_of(block, match.group(2))
     return str(value)
 
 
@@ -194,16 +196,16 @@ def _public_endpoints(doc: Mapping[str, Any]) -> Iterator[Endpoint]:
     for name, block in resources.get("aws_api_gateway_rest_api", {}).items():
         kind = _first(block.get("endpoint_configuration")).get("types", ["EDGE"])
         if "PRIVATE" not in _as_list(kind):
-            yield Endpoint("REST API execute-api", _path(block, name), "443", "HTTPS")
+            yield Endpoint("REST API execute-api", path_of(block, name), "443", "HTTPS")
     for name, block in resources.get("aws_lambda_function_url", {}).items():
-        yield Endpoint("Lambda function URL", _path(block, name), "443",
+        yield Endpoint("Lambda function URL", path_of(block, name), "443",
                        f"authorization {block.get('authorization_type')}")
     for name, block in resources.get("aws_lb", {}).items():
         if not block.get("internal"):
             yield _load_balancer(doc, name, block)
     for name, block in resources.get("aws_db_instance", {}).items():
         if block.get("publicly_accessible"):
-            yield Endpoint("RDS instance", _path(block, name), str(block.get("port", "")),
+            yield Endpoint("RDS instance", path_of(block, name), str(block.get("port", "")),
                            "publicly accessible")
 
 
@@ -218,7 +220,7 @@ def _cloudfront(doc: Mapping[str, Any], name: str, block: Mapping[str, Any]) -> 
            if certificate.get("cloudfront_default_certificate")
            else f"custom certificate, minimum {certificate.get('minimum_protocol_version')}")
     waf = "WAF web ACL" if block.get("web_acl_id") else "no WAF"
-    return Endpoint("CloudFront distribution", _path(block, name), ports, f"{tls}; {waf}")
+    return Endpoint("CloudFront distribution", path_of(block, name), ports, f"{tls}; {waf}")
 
 
 def _http_api(doc: Mapping[str, Any], name: str, block: Mapping[str, Any]) -> Endpoint:
@@ -226,7 +228,7 @@ def _http_api(doc: Mapping[str, Any], name: str, block: Mapping[str, Any]) -> En
               if _refers(r, "aws_apigatewayv2_api", name)]
     auth = sorted({f"{r.get('route_key')} {r.get('authorization_type', 'NONE')}" for r in routes})
     return Endpoint(f"{block.get('protocol_type', 'HTTP')} API execute-api endpoint",
-                    _path(block, name), "443",
+                    path_of(block, name), "443",
                     f"routes: {', '.join(auth) or 'none'}; no WAF (HTTP APIs cannot have one)")
 
 
@@ -241,13 +243,13 @@ def _load_balancer(doc: Mapping[str, Any], name: str, block: Mapping[str, Any]) 
               for a in resources.get("aws_wafv2_web_acl_association", {}).values())
     ports = ", ".join(f"{port} {protocol} ({action})" for port, protocol, action in listeners)
     return Endpoint(f"internet-facing {block.get('load_balancer_type', 'application')} load "
-                    "balancer", _path(block, name), ports or "none",
+                    "balancer", path_of(block, name), ports or "none",
                     "WAF web ACL" if waf else "no WAF")
 
 
 def _public_ips(doc: Mapping[str, Any]) -> Iterator[str]:
     for type_, name, block in _resources(doc):
-        path = _path(block, name)
+        path = path_of(block, name)
         if type_ == "aws_lb" and not block.get("internal"):
             yield f"{path}: internet-facing load balancer nodes (public IPs managed by AWS)"
         elif type_ == "aws_ecs_service" and _first(block.get("network_configuration")).get(
@@ -397,7 +399,7 @@ def encryption(doc: Mapping[str, Any]) -> list[Encryption]:
     for type_, name, block in _resources(doc):
         found = _encryption(doc, type_, name, block)
         if found is not None:
-            rows.append(Encryption(_path(block, name), type_, *found))
+            rows.append(Encryption(path_of(block, name), type_, *found))
     return sorted(rows)
 
 
@@ -484,7 +486,7 @@ def secrets(doc: Mapping[str, Any], principals: Iterable[Principal]) -> Secrets:
     """Where secrets are stored, how each reaches the code, and which roles may read them."""
     stores, uses = [], []
     for type_, name, block in _resources(doc):
-        path = _path(block, name)
+        path = path_of(block, name)
         if type_ == "aws_secretsmanager_secret":
             stores.append(f"{path}: Secrets Manager secret ({_key(block.get('kms_key_id'))})")
         elif type_ == "aws_ssm_parameter" and block.get("type") == "SecureString":
@@ -548,7 +550,7 @@ def _resource_label(doc: Mapping[str, Any], text: Any) -> str:
         return str(text)
     type_, name, attribute = match.groups()
     block = doc.get("resource", {}).get(type_, {}).get(name, {})
-    label = _path(block, name)
+    label = path_of(block, name)
     if attribute == "master_user_secret":
         label += " master secret"
     if "parameter/aws/reference/secretsmanager" in str(text):

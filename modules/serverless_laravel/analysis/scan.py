@@ -6,7 +6,8 @@ checkov runs as a subprocess (``python -m checkov.main``), one per stack and in 
 its own SARIF and JSON reflect exactly the reviewed state. checkov drops skipped checks without
 a trace, so a second run per stack evaluates only the skipped ids: what each skip hides is
 reported resource by resource, with its reason, and a skip that no longer hides anything is
-reported as stale. No process here touches the network or a checkov platform.
+reported as stale (the resources a skipped check passes on count as passed). No process here
+touches the network or a checkov platform.
 
 Exit codes (:attr:`ScanReport.exit_code`, and the CLI's): 0 no failure outside the skip list,
 1 at least one, 2 bad input or configuration (:class:`ScanError`).
@@ -410,7 +411,8 @@ def scan_stacks(stacks: Mapping[str, Path], *, policies: Path, skips: Sequence[S
             sarif = json.loads((Path(tmp) / name / "scan" / "results_sarif.sarif").read_text())
             results.append(StackResult(
                 name=name, file=file,
-                passed=sorted(_finding(r, name, file, index) for r in scan["passed_checks"]),
+                passed=sorted(_finding(r, name, file, index) for r in
+                              [*scan["passed_checks"], *hidden.get("passed_checks", [])]),
                 failed=sorted(_finding(r, name, file, index) for r in scan["failed_checks"]),
                 skipped=sorted(_finding(r, name, file, index, reasons.get(r["check_id"], ""))
                                for r in hidden.get("failed_checks", [])),
