@@ -52,6 +52,7 @@ _EXPORTS: dict[str, str] = {
     "BudgetWarning": "errors",
     "SecurityWarning": "errors",
     "OriginVerifyAuthorizer": "constructs.origin_verify",
+    "ConsoleAudit": "constructs.console_audit",
     "ConnectionBudget": "analysis.connection_budget",
     "Consumer": "analysis.connection_budget",
     "compute_budget": "analysis.connection_budget",

@@ -28,6 +28,7 @@ from .assets import (
     check_waf,
 )
 from .buckets import PrivateBucket
+from .console_audit import ConsoleAudit
 from .function_options import FunctionOptions, check_options, merge_deprecated
 from .http_api import MAX_WEB_TIMEOUT, HttpApi, check_retention, check_throttling
 from .php_function import ENV_BYTES_LIMIT, PhpFunction, VpcConfig
@@ -142,6 +143,10 @@ class LaravelApp(Construct):
         throttling_burst_limit: int = 1000,
         throttling_rate_limit: float = 500.0,
         force_destroy: bool = False,
+        console_audit: bool = True,
+        console_trail: bool = True,
+        console_callers: Sequence[str] = (),
+        alert_emails: Sequence[str] = (),
         web_memory: int | None = None,
         web_timeout: int | None = None,
         console_memory: int | None = None,
@@ -175,6 +180,10 @@ class LaravelApp(Construct):
                 )
         check_bool("LaravelApp", "maintenance", maintenance)
         check_bool("LaravelApp", "force_destroy", force_destroy)
+        check_bool("LaravelApp", "console_audit", console_audit)
+        if console_audit:
+            ConsoleAudit.check(trail=console_trail, expected_callers=console_callers,
+                               alert_emails=alert_emails, force_destroy=force_destroy)
         user_env = dict(environment or {})
         for prop, variables in (("environment", user_env), ("web.environment", web.environment),
                                 ("console.environment", console.environment)):
@@ -207,6 +216,14 @@ class LaravelApp(Construct):
                 throttling=(throttling_burst_limit, throttling_rate_limit),
                 log_retention_days=log_retention_days, force_destroy=force_destroy,
             )
+            if console_audit:
+                self.console_audit: ConsoleAudit | None = ConsoleAudit(
+                    self, "console-audit", function=self.console, trail=console_trail,
+                    expected_callers=console_callers, alert_emails=alert_emails,
+                    force_destroy=force_destroy,
+                )
+            else:
+                self.console_audit = None
         except Exception:
             scope.node.try_remove_child(id)
             raise

@@ -274,6 +274,8 @@ class PhpFunction(Construct):
         )
         self.bref: BrefRuntime | None = None
         self.app_dir: Path | None = None
+        self.audit: Any = None
+        """The ConsoleAudit watching this function's invocations, if any."""
         self.package: Package | None = None
         self.image_uri = image_uri
 

@@ -178,6 +178,8 @@ class Scheduler(Construct):
             ),
         )
         console.grant_invoke(_RoleGrantee(self.role))
+        if console.audit is not None:
+            console.audit.expect(self.role.arn)
         self.invoke_config = None if owner is not None else self._invoke_config(
             lambda_retry_attempts, lambda_event_age)
         self.schedule = self._schedule(schedule_expression, timezone, maximum_retry_attempts,
