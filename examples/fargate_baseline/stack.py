@@ -3,13 +3,17 @@ behind an Application Load Balancer, built to the same standard, for an honest c
 
 Same region, VPC, private subnets, egress security groups, APP_KEY parameter, cache, database,
 proxy and queue settings as the serverless example; public subnets for the load balancer.
-Every id, ARN and image here is a placeholder: put yours.
+Every id, ARN and image here is a placeholder: put yours. Web, worker and the scheduled
+``schedule:run`` connect as the app user (DML only); a migration task would take the migration
+user (``task.wire(proxy.migrations)``); only the proxy and the deploy role, which runs the
+bootstrap SQL once, may read the master user's secret.
 """
 
 from __future__ import annotations
 
 from examples.serverless_laravel.stack import (
     APP_KEY_PARAMETER,
+    DEPLOY_ROLE_NAME,
     FUNCTION_SECURITY_GROUP_IDS,
     PRIVATE_SUBNET_IDS,
     REGION,
@@ -61,6 +65,7 @@ class FargateBaselineStack(LaravelStack):
                                  subnet_ids=PRIVATE_SUBNET_IDS, instance_class="db.t4g.medium")
         self.proxy = DatabaseProxy(self, "proxy", vpc_id=VPC_ID, subnet_ids=PRIVATE_SUBNET_IDS,
                                    database=self.database)
+        self.database.grant_bootstrap(DEPLOY_ROLE_NAME)
         self.cluster = FargateCluster(self, "cluster", vpc_id=VPC_ID,
                                       vpc=VpcConfig(PRIVATE_SUBNET_IDS, TASK_SECURITY_GROUP_IDS))
         self.load_balancer = PublicLoadBalancer(
@@ -101,6 +106,9 @@ class FargateBaselineStack(LaravelStack):
             "cache_endpoint": self.cache.host,
             "database_proxy_endpoint": self.proxy.endpoint,
             "database_secret_arn": self.database.secret_arn,
+            "database_app_secret_arn": self.database.app_secret_arn,
+            "database_migration_secret_arn": self.database.migration_secret_arn,
+            "database_bootstrap_command": self.database.bootstrap_command,
         }
         for name, value in outputs.items():
             TerraformOutput(self, name, value=value)

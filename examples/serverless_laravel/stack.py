@@ -2,9 +2,12 @@
 cache and database.
 
 us-east-1 is where CloudFront web ACLs live, so the WAF rate limit is part of the stack. The
-VPC ids and the APP_KEY parameter ARN are placeholders: put yours here. Every function that
-reaches the database has a concurrency cap, and the proxy's connection budget is checked at
-synth, so 3,000 simultaneous requests queue at Lambda, not at PostgreSQL.
+VPC ids, the APP_KEY parameter ARN and the deploy role's name are placeholders: put yours
+here. Every function that reaches the database has a concurrency cap, and the proxy's
+connection budget is checked at synth, so 3,000 simultaneous requests queue at Lambda, not at
+PostgreSQL. Web and worker connect as the app user (DML only), the console (which runs
+``migrate``) as the migration user; only the proxy and the deploy role, which runs the
+bootstrap SQL once, may read the master user's secret.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ VPC_ID = "vpc-0a1b2c3d4e5f67890"
 PRIVATE_SUBNET_IDS = ("subnet-0a1b2c3d4e5f60718", "subnet-0f1e2d3c4b5a69788",
                       "subnet-01234567890abcdef")
 FUNCTION_SECURITY_GROUP_IDS = ("sg-0123456789abcdef0",)
+# The existing IAM role the deploy pipeline runs as: it runs the database's bootstrap SQL.
+DEPLOY_ROLE_NAME = "example-laravel-deploy"
 
 WEB_CONCURRENCY = 100
 CONSOLE_CONCURRENCY = 5
@@ -63,9 +68,10 @@ class ServerlessLaravelStack(LaravelStack):
                                  subnet_ids=PRIVATE_SUBNET_IDS, instance_class="db.t4g.medium")
         self.proxy = DatabaseProxy(self, "proxy", vpc_id=VPC_ID, subnet_ids=PRIVATE_SUBNET_IDS,
                                    database=self.database)
+        self.database.grant_bootstrap(DEPLOY_ROLE_NAME)
         for function in self.laravel.functions:
             self.cache.connect(function)
-            self.proxy.connect(function)
+            self.proxy.connect(function, migrations=function is self.laravel.console)
         outputs = {
             "worker_function": self.jobs.function.function.function_name,
             "queue_url": self.jobs.url,
@@ -73,6 +79,9 @@ class ServerlessLaravelStack(LaravelStack):
             "cache_endpoint": self.cache.host,
             "database_proxy_endpoint": self.proxy.endpoint,
             "database_secret_arn": self.database.secret_arn,
+            "database_app_secret_arn": self.database.app_secret_arn,
+            "database_migration_secret_arn": self.database.migration_secret_arn,
+            "database_bootstrap_command": self.database.bootstrap_command,
         }
         for name, value in outputs.items():
             TerraformOutput(self, name, value=value)

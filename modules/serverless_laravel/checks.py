@@ -173,3 +173,36 @@ def dangerous_artisan_command(name: str) -> str | None:
     pattern = "[^:]*:".join(re.escape(part) for part in name.split(":")) + "[^:]*"
     matcher = re.compile(pattern, re.IGNORECASE)
     return next((c for c in DANGEROUS_ARTISAN_COMMANDS if matcher.fullmatch(c)), None)
+
+
+# Database users the app connects as: lowercase identifiers, so that quoted and unquoted SQL,
+# Laravel's DB_USERNAME and RDS Proxy's secret all name the same role.
+DATABASE_USER = re.compile(r"^[a-z][a-z0-9_]*$")
+DEFAULT_APP_USER = "laravel_app"
+DEFAULT_MIGRATION_USER = "laravel_migrator"
+DATABASE_USER_MAX = {"postgres": 63, "mysql": 32}
+# Names PostgreSQL or MySQL reserve for roles, and the accounts RDS creates (rdsadmin,
+# rds_superuser, rdsrepladmin, ...: every name starting with "rds"); "pg_" is PostgreSQL's.
+RESERVED_DATABASE_USERS = frozenset({
+    "admin", "all", "current_role", "current_user", "default", "mysql", "none", "postgres",
+    "public", "root", "session_user", "user",
+})
+RESERVED_DATABASE_USER_PREFIXES = ("pg_", "rds")
+
+
+def check_database_user(where: str, prop: str, value: Any, engine: str) -> str:
+    """A database user name for ``engine`` (``postgres`` or ``mysql``) that the bootstrap SQL
+    can create: lowercase letters, digits and ``_``, not reserved by the engine or RDS."""
+    limit = DATABASE_USER_MAX[engine]
+    if not isinstance(value, str) or not DATABASE_USER.match(value) or len(value) > limit:
+        raise config_error(
+            where, prop, value,
+            f"must be 1..{limit} lowercase letters, digits or '_', starting with a letter "
+            f"({engine}'s limit)", "pass e.g. 'laravel_app'", kind="shape")
+    if value in RESERVED_DATABASE_USERS or value.startswith(RESERVED_DATABASE_USER_PREFIXES):
+        raise config_error(
+            where, prop, value,
+            f"is reserved by PostgreSQL, MySQL or RDS ({sorted(RESERVED_DATABASE_USERS)} and "
+            f"names starting with {list(RESERVED_DATABASE_USER_PREFIXES)})",
+            "pass another name, e.g. 'laravel_app'", kind="reserved")
+    return value

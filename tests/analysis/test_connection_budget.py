@@ -199,8 +199,8 @@ def test_uncapped_function_fails_at_synth(tmp_path: Path) -> None:
     web = PhpFunction(stack, "web", image_uri=IMAGE, vpc=VPC)
     proxy = DatabaseProxy(stack, "proxy", vpc_id=VPC_ID, subnet_ids=SUBNETS, engine="mysql",
                           db_instance_identifier="prod", database_name="app", username="app",
-                          secret_arn="arn:aws:secretsmanager:eu-west-1:111122223333:secret:x-"
-                                     "AbC123", max_connections=5000)
+                          app_secret_arn="arn:aws:secretsmanager:eu-west-1:111122223333:"
+                                         "secret:x-AbC123", max_connections=5000)
     proxy.wire(web)
     with warnings.catch_warnings(), pytest.raises(Exception, match="no concurrency cap"):
         app.synth()

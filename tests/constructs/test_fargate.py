@@ -42,6 +42,7 @@ MAIL = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:app/mail-AbC123"
 KEY = kms_key(REGION)
 WEB_ACL = "arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/shared/0a1b2c3d-4e5f-6789"
 DB_SECRET = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/db-AbC123"
+DB_APP_SECRET = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/db-app-DeF456"
 BUILT: dict[str, Any] = {}
 
 
@@ -95,6 +96,7 @@ def build(app: App) -> None:
                                       kms_key_arn=KEY))
     proxy = DatabaseProxy(other, "proxy", vpc_id=VPC_ID, subnet_ids=SUBNETS, engine="mysql",
                           db_cluster_identifier="legacy", secret_arn=DB_SECRET,
+                          app_secret_arn=DB_APP_SECRET,
                           database_name="shop", username="shop", max_connections=1000,
                           iam_auth=True)
     proxy.connections.allow_from(web)
@@ -411,13 +413,13 @@ def test_containers_are_read_only_unprivileged_and_log_to_their_groups(stack: St
 
 
 def test_secrets_reach_containers_as_secrets_never_as_environment(stack: Stack) -> None:
-    db = stack.address_of("aws_db_instance", "database/instance")
+    app_user = ref(stack, "aws_secretsmanager_secret", "database/app-user", "arn")
     cache_secret = ref(stack, "aws_secretsmanager_secret", "cache/password", "arn")
     for path in ("web", "worker", "scheduler"):
         app = containers(stack, path)["php"]
         assert secrets_of(app) == {
             "APP_KEY": APP_KEY, "MAIL_PASSWORD": MAIL, "REDIS_PASSWORD": cache_secret,
-            "DB_PASSWORD": f"${{{db}.master_user_secret[0].secret_arn}}:password::"}
+            "DB_PASSWORD": f"{app_user}:password::"}
         variables = env_of(app)
         assert not {"APP_KEY", "MAIL_PASSWORD", "REDIS_PASSWORD", "DB_PASSWORD",
                     "DB_SECRET"} & set(variables)
@@ -432,7 +434,7 @@ def test_app_environment_is_wired_from_the_resources(stack: Stack) -> None:
     expected = {
         "APP_ENV": "production", "LOG_CHANNEL": "stderr", "AWS_DEFAULT_REGION": REGION,
         "DB_CONNECTION": "pgsql", "DB_HOST": ref(stack, "aws_db_proxy", "proxy/proxy", "endpoint"),
-        "DB_PORT": "5432", "DB_DATABASE": "laravel", "DB_USERNAME": "laravel",
+        "DB_PORT": "5432", "DB_DATABASE": "laravel", "DB_USERNAME": "laravel_app",
         "REDIS_HOST": host, "REDIS_URL": f"tls://{host}:6379", "REDIS_SCHEME": "tls",
         "REDIS_USERNAME": "laravel", "CACHE_STORE": "redis", "SESSION_DRIVER": "redis",
         "QUEUE_CONNECTION": "sqs", "SQS_QUEUE": f"${{{queue}.url}}",
@@ -467,7 +469,6 @@ def test_options_stack_keeps_the_image_user_and_encrypts_logs(options: Stack) ->
 
 def test_execution_role_pulls_logs_and_reads_exactly_the_injected_secrets(stack: Stack) -> None:
     got = statements(stack, "web/task/execution-role")
-    db = stack.address_of("aws_db_instance", "database/instance")
     logs = [f"{ref(stack, 'aws_cloudwatch_log_group', f'web/task/logs-{c}', 'arn')}:*"
             for c in ("php", "nginx")]
     assert got == {
@@ -492,7 +493,8 @@ def test_execution_role_pulls_logs_and_reads_exactly_the_injected_secrets(stack:
                             "resources": [ref(stack, "aws_secretsmanager_secret",
                                               "cache/password", "arn")]},
         "ReadSecretProxy": {"effect": "Allow", "actions": ["secretsmanager:GetSecretValue"],
-                            "resources": [f"${{{db}.master_user_secret[0].secret_arn}}"]},
+                            "resources": [ref(stack, "aws_secretsmanager_secret",
+                                              "database/app-user", "arn")]},
     }
 
 
@@ -535,6 +537,8 @@ def test_iam_auth_connects_from_the_task_role_without_a_password(options: Stack)
     assert "DB_PASSWORD" not in secrets_of(app)
     assert statements(options, "web/task/task-role")["ConnectProxy"]["actions"] == [
         "rds-db:connect"]
+    assert statements(options, "web/task/task-role")["ConnectProxy"]["resources"][0] \
+        .endswith("/laravel_app")
     assert not any(s.startswith("ReadSecretProxy")
                    for s in statements(options, "web/task/execution-role"))
 

@@ -25,6 +25,8 @@ KEY = kms_key("eu-west-1")
 WEB_SG, CONSOLE_SG = "sg-0123456789abcdef0", "sg-0fedcba9876543210"
 DB_SG = "sg-0aaaaaaaaaaaaaaaa"
 SECRET = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/db-AbC123"
+APP_SECRET = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/db-app-DeF456"
+MIGRATION_SECRET = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/db-migrator-GhI789"
 
 
 def build(app: App) -> None:
@@ -41,15 +43,17 @@ def build(app: App) -> None:
     nodes.allow_from(console)
     database = Database(stack, "database", vpc_id=VPC_ID, subnet_ids=SUBNETS, kms_key_arn=KEY,
                         multi_az=True, iam_authentication=True)
-    DatabaseProxy(stack, "proxy", vpc_id=VPC_ID, subnet_ids=SUBNETS, database=database,
-                  functions=[web, console])
+    proxy = DatabaseProxy(stack, "proxy", vpc_id=VPC_ID, subnet_ids=SUBNETS, database=database,
+                          functions=[web])
+    proxy.connect(console, migrations=True)
 
     existing = LaravelStack(app, "existing", region="eu-west-1")
     fn = PhpFunction(existing, "web", image_uri=IMAGE, vpc=VpcConfig(SUBNETS, (WEB_SG,)),
                      reserved_concurrency=50)
     proxy = DatabaseProxy(
         existing, "proxy", vpc_id=VPC_ID, subnet_ids=SUBNETS, engine="mysql",
-        db_cluster_identifier="legacy-aurora", secret_arn=SECRET,
+        db_cluster_identifier="legacy-aurora", secret_arn=SECRET, app_secret_arn=APP_SECRET,
+        migration_secret_arn=MIGRATION_SECRET,
         database_security_group_id=DB_SG, database_name="shop", username="shop",
         max_connections=1000, iam_auth=True, max_connections_percent=50,
         idle_client_timeout=600, connection_borrow_timeout=30,
@@ -211,15 +215,30 @@ def test_database_is_private_encrypted_and_protected(stack: Stack) -> None:
         ref(stack, "aws_security_group", "database/security-group/group", "id")]
 
 
+def secret_arns(stack: Stack) -> dict[str, str]:
+    """The three database secrets as Terraform references: master, app, migration."""
+    db = stack.address_of("aws_db_instance", "database/instance")
+    app = stack.address_of("aws_secretsmanager_secret", "database/app-user")
+    migration = stack.address_of("aws_secretsmanager_secret", "database/migration-user")
+    return {"master": f"${{{db}.master_user_secret[0].secret_arn}}", "app": f"${{{app}.arn}}",
+            "migration": f"${{{migration}.arn}}"}
+
+
 def test_proxy_requires_tls_and_pools_connections(stack: Stack) -> None:
     proxy = stack.by_path("aws_db_proxy", "proxy/proxy")
     assert proxy["require_tls"] is True and proxy["engine_family"] == "POSTGRESQL"
     assert proxy["idle_client_timeout"] == 1800
-    secret = stack.address_of("aws_db_instance", "database/instance")
-    assert proxy["auth"] == [{
-        "auth_scheme": "SECRETS", "iam_auth": "DISABLED",
-        "secret_arn": f"${{{secret}.master_user_secret[0].secret_arn}}",
-        "description": "Laravel's database user"}]
+    secrets = secret_arns(stack)
+    assert proxy["auth"] == [
+        {"auth_scheme": "SECRETS", "iam_auth": "DISABLED", "secret_arn": secrets["app"],
+         "description": "App user laravel_app: SELECT, INSERT, UPDATE, DELETE (web, worker)"},
+        {"auth_scheme": "SECRETS", "iam_auth": "DISABLED", "secret_arn": secrets["migration"],
+         "description": "Migration user laravel_migrator: owns the schema, runs migrate "
+                        "(console)"},
+        {"auth_scheme": "SECRETS", "iam_auth": "DISABLED", "secret_arn": secrets["master"],
+         "description": "Master user: only for the one-off bootstrap SQL (creates the two "
+                        "users), never for the app"},
+    ]
     pool = stack.by_path("aws_db_proxy_default_target_group", "proxy/target-group")
     assert pool["connection_pool_config"] == {
         "max_connections_percent": 90, "max_idle_connections_percent": 50,
@@ -229,18 +248,39 @@ def test_proxy_requires_tls_and_pools_connections(stack: Stack) -> None:
                                                    "database/instance", "identifier")
 
 
-def test_proxy_role_reads_only_its_secret(stack: Stack) -> None:
+def test_proxy_role_reads_exactly_its_three_secrets(stack: Stack) -> None:
     role = stack.by_path("aws_iam_role", "proxy/role/role")
     trust = stack.deref(role["assume_role_policy"])["statement"][0]
     assert trust["principals"] == [{"type": "Service", "identifiers": ["rds.amazonaws.com"]}]
+    app = stack.address_of("aws_secretsmanager_secret", "database/app-user")
+    account = f'${{element(split(":", {app}.arn), 4)}}'
+    assert trust["condition"] == [
+        {"test": "StringEquals", "variable": "aws:SourceAccount", "values": [account]},
+        {"test": "ArnLike", "variable": "aws:SourceArn",
+         "values": [f"arn:aws:rds:eu-west-1:{account}:db-proxy:*"]}]
     statements = stack.role_statements("proxy/role")
-    db = stack.address_of("aws_db_instance", "database/instance")
-    assert statements["ReadDatabaseSecret"]["resources"] == [
-        f"${{{db}.master_user_secret[0].secret_arn}}"]
-    assert statements["DecryptDatabaseSecret"]["resources"] == [KEY]
-    assert statements["DecryptDatabaseSecret"]["condition"] == [{
+    assert set(statements) == {"ReadDatabaseSecrets", "DecryptDatabaseSecrets"}
+    secrets = secret_arns(stack)
+    assert statements["ReadDatabaseSecrets"]["actions"] == ["secretsmanager:GetSecretValue"]
+    assert statements["ReadDatabaseSecrets"]["resources"] == [
+        secrets["app"], secrets["migration"], secrets["master"]]
+    assert statements["DecryptDatabaseSecrets"]["resources"] == [KEY]
+    assert statements["DecryptDatabaseSecrets"]["condition"] == [{
         "test": "StringEquals", "variable": "kms:ViaService",
         "values": ["secretsmanager.eu-west-1.amazonaws.com"]}]
+
+
+def test_user_secrets_are_generated_encrypted_and_kept(stack: Stack) -> None:
+    for user, name in (("app-user", "laravel_app"), ("migration-user", "laravel_migrator")):
+        secret = stack.by_path("aws_secretsmanager_secret", f"database/{user}")
+        assert secret["kms_key_id"] == KEY and secret["recovery_window_in_days"] == 7
+        version = stack.by_path("aws_secretsmanager_secret_version", f"database/{user}-value")
+        assert version["secret_id"] == ref(stack, "aws_secretsmanager_secret",
+                                           f"database/{user}", "id")
+        assert version["secret_string"] == (
+            f'${{jsonencode({{"username" = "{name}", "password" = join("", '
+            '[replace(uuid(), "-", ""), replace(uuid(), "-", "")])})}')
+        assert version["lifecycle"] == {"ignore_changes": ["secret_string"]}
 
 
 def test_network_path_function_to_proxy_to_database(stack: Stack) -> None:
@@ -260,30 +300,39 @@ def test_network_path_function_to_proxy_to_database(stack: Stack) -> None:
     assert path.endswith("-5432")
 
 
-def test_database_env_and_credentials(stack: Stack) -> None:
-    db = stack.address_of("aws_db_instance", "database/instance")
-    secret_arn = f"{db}.master_user_secret[0].secret_arn"
-    name = f'element(regex(":secret:(.+)-[A-Za-z0-9]{{6}}$", {secret_arn}), 0)'
-    variables = env(stack, "console")
-    expected = {
-        "DB_CONNECTION": "pgsql", "DB_HOST": ref(stack, "aws_db_proxy", "proxy/proxy", "endpoint"),
-        "DB_PORT": "5432", "DB_DATABASE": "laravel", "DB_USERNAME": "laravel",
-        "DB_SECRET": f"bref-ssm:/aws/reference/secretsmanager/${{{name}}}",
-    }
-    assert {k: variables[k] for k in expected} == expected
-    statements = stack.role_statements("console/role")
-    assert statements["ReadSecretProxy"]["resources"] == [f"${{{secret_arn}}}"]
-    assert statements["ReadCredentialsProxy"]["actions"] == ["ssm:GetParameters"]
-    assert statements["DecryptCredentialsProxy"]["resources"] == [KEY]
-    assert "ConnectProxy" not in statements
+def test_web_connects_as_the_app_user_and_console_as_the_migration_user(stack: Stack) -> None:
+    host = ref(stack, "aws_db_proxy", "proxy/proxy", "endpoint")
+    secrets = secret_arns(stack)
+    for fn, user, login in (("web", "app-user", "laravel_app"),
+                            ("console", "migration-user", "laravel_migrator")):
+        secret = stack.address_of("aws_secretsmanager_secret", f"database/{user}")
+        expected = {
+            "DB_CONNECTION": "pgsql", "DB_HOST": host, "DB_PORT": "5432",
+            "DB_DATABASE": "laravel", "DB_USERNAME": login,
+            "DB_SECRET": f"bref-ssm:/aws/reference/secretsmanager/${{{secret}.name}}",
+        }
+        variables = env(stack, fn)
+        assert {k: variables[k] for k in expected} == expected
+        statements = stack.role_statements(f"{fn}/role")
+        assert statements["ReadSecretProxy"]["resources"] == [f"${{{secret}.arn}}"]
+        assert statements["ReadCredentialsProxy"]["actions"] == ["ssm:GetParameters"]
+        assert statements["ReadCredentialsProxy"]["resources"] == [
+            f'arn:aws:ssm:eu-west-1:${{element(split(":", {secret}.arn), 4)}}:'
+            f"parameter/aws/reference/secretsmanager/${{{secret}.name}}"]
+        assert statements["DecryptCredentialsProxy"]["resources"] == [KEY]
+        assert "ConnectProxy" not in statements
+        # No function reads the master secret, nor the other user's.
+        read = [r for s in statements.values() for r in s["resources"]]
+        others = {k: v for k, v in secrets.items() if v != f"${{{secret}.arn}}"}
+        assert not any(arn in r for arn in others.values() for r in read)
 
 
 def test_existing_cluster_with_iam_auth(stacks: dict[str, Stack]) -> None:
     stack = stacks["existing"]
     proxy = stack.by_path("aws_db_proxy", "proxy/proxy")
     assert proxy["engine_family"] == "MYSQL" and proxy["idle_client_timeout"] == 600
-    assert proxy["auth"][0]["iam_auth"] == "REQUIRED"
-    assert proxy["auth"][0]["secret_arn"] == SECRET
+    assert [(a["secret_arn"], a["iam_auth"]) for a in proxy["auth"]] == [
+        (APP_SECRET, "REQUIRED"), (MIGRATION_SECRET, "REQUIRED"), (SECRET, "DISABLED")]
     target = stack.by_path("aws_db_proxy_target", "proxy/target")
     assert target["db_cluster_identifier"] == "legacy-aurora"
     assert "db_instance_identifier" not in target
@@ -303,14 +352,19 @@ def test_iam_auth_grants_rds_db_connect_as_one_user(stacks: dict[str, Stack]) ->
     assert statements["ConnectProxy"] == {
         "sid": "ConnectProxy", "effect": "Allow", "actions": ["rds-db:connect"],
         "resources": [f'arn:aws:rds-db:eu-west-1:${{element(split(":", {proxy}.arn), 4)}}:'
-                      f'dbuser:${{element(split(":", {proxy}.arn), 6)}}/shop']}
+                      f'dbuser:${{element(split(":", {proxy}.arn), 6)}}/laravel_app']}
     assert not any(sid.startswith(("ReadSecret", "ReadCredentials")) for sid in statements)
     variables = env(stack, "web")
     assert variables["DB_CONNECTION"] == "mysql" and variables["DB_PORT"] == "3306"
     assert variables["DB_IAM_AUTH"] == "true" and "DB_SECRET" not in variables
     assert variables["MYSQL_ATTR_SSL_CA"] == "/etc/pki/tls/certs/ca-bundle.crt"
     roles = stack.role_statements("proxy/role")
-    assert roles["ReadDatabaseSecret"]["resources"] == [SECRET]
+    assert roles["ReadDatabaseSecrets"]["resources"] == [APP_SECRET, MIGRATION_SECRET, SECRET]
+    trust = stack.deref(stack.by_path("aws_iam_role", "proxy/role/role")["assume_role_policy"])
+    assert trust["statement"][0]["condition"] == [
+        {"test": "StringEquals", "variable": "aws:SourceAccount", "values": ["111122223333"]},
+        {"test": "ArnLike", "variable": "aws:SourceArn",
+         "values": ["arn:aws:rds:eu-west-1:111122223333:db-proxy:*"]}]
 
 
 # Bad props.
@@ -396,7 +450,8 @@ def test_bad_database_props_raise_and_leave_nothing(empty: LaravelStack, props: 
 
 
 EXISTING = {**CACHE, "engine": "postgres", "db_instance_identifier": "prod",
-            "secret_arn": SECRET, "database_name": "app", "username": "app",
+            "secret_arn": SECRET, "app_secret_arn": APP_SECRET, "database_name": "app",
+            "username": "app",
             "max_connections": 400}
 
 

@@ -35,7 +35,7 @@ def uncapped_database_client(scope: Construct) -> list[LaravelStack]:
                       vpc=VpcConfig(SUBNETS, ("sg-0123456789abcdef0",)))
     proxy = DatabaseProxy(stack, "proxy", vpc_id=VPC_ID, subnet_ids=SUBNETS, engine="mysql",
                           db_instance_identifier="prod", database_name="app", username="app",
-                          secret_arn=SECRET_ARN, max_connections=5000)
+                          app_secret_arn=SECRET_ARN, max_connections=5000)
     proxy.wire(web)
     return [stack]
 
