@@ -12,6 +12,7 @@ import typer
 
 from . import artisan, assets, package
 from . import compare as compare_cli
+from . import db as db_cli
 from . import scan as scan_cli
 
 app = typer.Typer(
@@ -47,6 +48,7 @@ def _root(
 
 app.command("package")(package.package_command)
 app.add_typer(assets.cli, name="assets")
+app.add_typer(db_cli.cli, name="db")
 app.command(
     "artisan", cls=artisan.RawArgsCommand,
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
