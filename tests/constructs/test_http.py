@@ -115,7 +115,7 @@ def test_integration_is_a_lambda_proxy_with_payload_2(stacks: dict[str, Stack]) 
     integration = stack.by_path("aws_apigatewayv2_integration", "http/integration")
     assert integration["integration_type"] == "AWS_PROXY"
     assert integration["payload_format_version"] == "2.0"
-    assert integration["integration_uri"] == ref(stack, "aws_lambda_function", "web/function",
+    assert integration["integration_uri"] == ref(stack, "aws_lambda_alias", "web/live",
                                                  "invoke_arn")
     assert integration["api_id"] == ref(stack, "aws_apigatewayv2_api", "http/api", "id")
     assert integration["timeout_milliseconds"] == 29_000
@@ -164,6 +164,7 @@ def test_permission_is_scoped_to_this_api(stacks: dict[str, Stack]) -> None:
     assert permission["statement_id"] == "AllowHttpApi-api-http"
     assert permission["function_name"] == ref(stack, "aws_lambda_function", "web/function",
                                               "function_name")
+    assert permission["qualifier"] == "live"
     execution_arn = ref(stack, "aws_apigatewayv2_api", "http/api", "execution_arn")
     assert permission["source_arn"] == f"{execution_arn}/*/*"
     other = stack.by_path("aws_lambda_permission", "plain/invoke-permission")
@@ -620,8 +621,8 @@ def test_storage_bucket_is_private_and_separate(stacks: dict[str, Stack]) -> Non
 def test_http_api_of_the_app_targets_the_web_function(stacks: dict[str, Stack]) -> None:
     stack = stacks["shop"]
     integration = stack.by_path("aws_apigatewayv2_integration", "shop/api/integration")
-    assert integration["integration_uri"] == ref(stack, "aws_lambda_function",
-                                                 "shop/web/function", "invoke_arn")
+    assert integration["integration_uri"] == ref(stack, "aws_lambda_alias", "shop/web/live",
+                                                 "invoke_arn")
 
 
 def test_outputs(stacks: dict[str, Stack]) -> None:

@@ -461,3 +461,14 @@ def test_add_environment_keeps_the_4kb_total(stack: LaravelStack) -> None:
     with pytest.raises(ConfigurationError, match="4 KB"):
         web.add_environment("C", "w" * 2100)
     assert "C" not in web.environment
+
+
+def test_every_function_publishes_versions_behind_a_live_alias(stacks: dict[str, Stack]) -> None:
+    stack = stacks["bref3"]
+    function = fn(stack, "web")
+    assert function["publish"] is True
+    alias = stack.by_path("aws_lambda_alias", "web/live")
+    assert alias["name"] == "live"
+    address = stack.address_of("aws_lambda_function", "web/function")
+    assert alias["function_name"] == f"${{{address}.function_name}}"
+    assert alias["function_version"] == f"${{{address}.version}}"

@@ -101,8 +101,7 @@ def test_event_source_reports_batch_item_failures_with_a_concurrency_cap(stack: 
     assert mapping["batch_size"] == 10
     assert "maximum_batching_window_in_seconds" not in mapping
     assert mapping["event_source_arn"] == ref(stack, "aws_sqs_queue", "jobs/queue", "arn")
-    assert mapping["function_name"] == ref(stack, "aws_lambda_function",
-                                           "jobs/worker/function", "arn")
+    assert mapping["function_name"] == ref(stack, "aws_lambda_alias", "jobs/worker/live", "arn")
     emails = stack.by_path("aws_lambda_event_source_mapping", "emails/event-source")
     assert emails["batch_size"] == 50 and emails["maximum_batching_window_in_seconds"] == 5
     assert emails["scaling_config"] == {"maximum_concurrency": 10}
@@ -228,7 +227,7 @@ def test_schedule_runs_schedule_run_every_minute_on_time(stack: Stack) -> None:
     assert schedule["state"] == "ENABLED"
     target = schedule["target"]
     assert target["input"] == '"schedule:run"' and json.loads(target["input"]) == "schedule:run"
-    assert target["arn"] == ref(stack, "aws_lambda_function", "console/function", "arn")
+    assert target["arn"] == ref(stack, "aws_lambda_alias", "console/live", "arn")
     assert target["role_arn"] == ref(stack, "aws_iam_role", "scheduler/role/role", "arn")
     assert target["retry_policy"] == {"maximum_retry_attempts": 2,
                                       "maximum_event_age_in_seconds": 60}
@@ -252,6 +251,7 @@ def test_console_async_invocations_are_not_retried_and_fail_to_the_dlq(stack: St
                            "scheduler/console-invoke-config")
     assert config["function_name"] == ref(stack, "aws_lambda_function", "console/function",
                                           "function_name")
+    assert config["qualifier"] == "live"
     assert config["maximum_retry_attempts"] == 0
     assert config["maximum_event_age_in_seconds"] == 60
     assert config["destination_config"] == {"on_failure": {

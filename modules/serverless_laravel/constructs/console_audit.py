@@ -125,10 +125,12 @@ class ConsoleAudit(Construct):
                 name="Invocations of the console function",
                 field_selector=[
                     cdk.struct(module, "CloudtrailAdvancedEventSelectorFieldSelector",
-                               field=field, equal_to=values)
-                    for field, values in (("eventCategory", ["Data"]),
-                                          ("resources.type", ["AWS::Lambda::Function"]),
-                                          ("resources.ARN", [self.function.arn]))
+                               field="eventCategory", equal_to=["Data"]),
+                    cdk.struct(module, "CloudtrailAdvancedEventSelectorFieldSelector",
+                               field="resources.type", equal_to=["AWS::Lambda::Function"]),
+                    # Invocations of an alias or version carry the qualified ARN.
+                    cdk.struct(module, "CloudtrailAdvancedEventSelectorFieldSelector",
+                               field="resources.ARN", starts_with=[self.function.arn]),
                 ],
             )],
             depends_on=[self.bucket],
@@ -177,7 +179,7 @@ class ConsoleAudit(Construct):
             "eventSource": ["lambda.amazonaws.com"],
             "eventName": [{"prefix": "Invoke"}],
             "requestParameters": {"functionName": [
-                self.function.function_name, self.function.arn]},
+                {"prefix": self.function.function_name}, {"prefix": self.function.arn}]},
         }
         if self._callers:
             detail["userIdentity"] = {"sessionContext": {"sessionIssuer": {

@@ -299,6 +299,7 @@ class HttpApi(Construct):
             self, "invoke-permission",
             statement_id=re.sub(r"[^A-Za-z0-9_-]", "-", f"AllowHttpApi-{self.name}")[:100],
             action="lambda:InvokeFunction", function_name=function.function.function_name,
+            qualifier=function.alias.name,
             principal="apigateway.amazonaws.com", source_arn=f"{self.api.execution_arn}/*/*",
         )
 

@@ -37,6 +37,9 @@ from .stack import partition_of, region_of
 
 WHERE = "PhpFunction"
 
+LIVE_ALIAS = "live"
+"""Every function publishes a version on each code or configuration change and callers invoke
+this alias: a deploy switches it atomically, a rollback moves it back."""
 DEFAULT_TIMEOUTS = {"fpm": 28, "function": 60, "console": 120}
 DEFAULT_DESCRIPTIONS = {
     "fpm": "Laravel web (PHP-FPM)", "function": "Laravel handler", "console": "Laravel artisan",
@@ -365,7 +368,13 @@ class PhpFunction(Construct):
             vpc_config={"subnet_ids": list(vpc.subnet_ids),
                         "security_group_ids": list(vpc.security_group_ids)} if vpc else None,
             depends_on=[self.log_group, self.role.policy],
+            publish=True,
             **code,
+        )
+        self.alias = cdk.aws("lambda_alias").LambdaAlias(
+            self, "live", name=LIVE_ALIAS, function_name=self.function.function_name,
+            function_version=self.function.version,
+            description="What callers invoke; a rollback moves it to an earlier version",
         )
 
     def _code(self, artifact_bucket: PrivateBucket | None) -> dict[str, object]:
@@ -465,11 +474,18 @@ class PhpFunction(Construct):
 
     @property
     def arn(self) -> str:
+        """The unqualified function ARN (grants cover its versions and aliases as ``arn:*``)."""
         return self.function.arn
 
     @property
+    def live_arn(self) -> str:
+        """The ``live`` alias: what the API, event sources and schedules invoke."""
+        return self.alias.arn
+
+    @property
     def invoke_arn(self) -> str:
-        return self.function.invoke_arn
+        """The ``live`` alias's invoke ARN, for API Gateway integrations."""
+        return self.alias.invoke_arn
 
     def add_environment(self, key: str, value: str) -> None:
         """Set one variable (wiring from other constructs: queues, caches, buckets)."""

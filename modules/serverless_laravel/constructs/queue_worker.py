@@ -356,7 +356,7 @@ class QueueWorker(_SqsQueues, Construct):
         """Lambda polls the queue; failed items are reported one by one, not the whole batch."""
         self.event_source = cdk.aws("lambda_event_source_mapping").LambdaEventSourceMapping(
             self, "event-source", event_source_arn=self.arn,
-            function_name=self.function.arn, batch_size=batch_size,
+            function_name=self.function.live_arn, batch_size=batch_size,
             maximum_batching_window_in_seconds=window or None,
             function_response_types=["ReportBatchItemFailures"],
             scaling_config={"maximum_concurrency": self.maximum_concurrency},

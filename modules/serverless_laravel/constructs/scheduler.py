@@ -204,6 +204,7 @@ class Scheduler(Construct):
         return cdk.aws("lambda_function_event_invoke_config").LambdaFunctionEventInvokeConfig(
             self, "console-invoke-config",
             function_name=self.console.function.function_name,
+            qualifier=self.console.alias.name,
             maximum_retry_attempts=attempts,
             maximum_event_age_in_seconds=age,
             destination_config={"on_failure": {"destination": self.dead_letter_queue.arn}},
@@ -235,7 +236,7 @@ class Scheduler(Construct):
             kms_key_arn=kms_key_arn,
             flexible_time_window={"mode": "OFF"},
             target={
-                "arn": self.console.arn,
+                "arn": self.console.live_arn,
                 "role_arn": self.role.arn,
                 "input": self.payload,
                 "retry_policy": {"maximum_retry_attempts": attempts,
