@@ -164,7 +164,7 @@ def test_permission_is_scoped_to_this_api(stacks: dict[str, Stack]) -> None:
     assert permission["statement_id"] == "AllowHttpApi-api-http"
     assert permission["function_name"] == ref(stack, "aws_lambda_function", "web/function",
                                               "function_name")
-    assert permission["qualifier"] == "live"
+    assert permission["qualifier"] == ref(stack, "aws_lambda_alias", "web/live", "name")
     execution_arn = ref(stack, "aws_apigatewayv2_api", "http/api", "execution_arn")
     assert permission["source_arn"] == f"{execution_arn}/*/*"
     other = stack.by_path("aws_lambda_permission", "plain/invoke-permission")

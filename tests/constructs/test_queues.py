@@ -251,7 +251,7 @@ def test_console_async_invocations_are_not_retried_and_fail_to_the_dlq(stack: St
                            "scheduler/console-invoke-config")
     assert config["function_name"] == ref(stack, "aws_lambda_function", "console/function",
                                           "function_name")
-    assert config["qualifier"] == "live"
+    assert config["qualifier"] == ref(stack, "aws_lambda_alias", "console/live", "name")
     assert config["maximum_retry_attempts"] == 0
     assert config["maximum_event_age_in_seconds"] == 60
     assert config["destination_config"] == {"on_failure": {
