@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from . import artisan, assets, package
+from . import artisan, assets, deployments, package
 from . import compare as compare_cli
 from . import db as db_cli
 from . import scan as scan_cli
@@ -47,6 +47,8 @@ def _root(
 
 
 app.command("package")(package.package_command)
+app.command("deployments")(deployments.deployments_command)
+app.command("rollback")(deployments.rollback_command)
 app.add_typer(assets.cli, name="assets")
 app.add_typer(db_cli.cli, name="db")
 app.command(
