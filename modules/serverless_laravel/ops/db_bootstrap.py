@@ -120,7 +120,7 @@ def _postgres(users: BootstrapUsers) -> str:
         "-- Run as the RDS master user, through the proxy; idempotent (run it again after a "
         "password change):",
         f'--   psql "host=<proxy endpoint> dbname={users.database} user=<master user> '
-        'sslmode=verify-full sslrootcert=<RDS CA bundle>" \\',
+        'sslmode=verify-full sslrootcert=<OS CA bundle: the proxy has an ACM certificate>" \\',
         '--        -v app_password="$APP_PASSWORD" -v migration_password="$MIGRATION_PASSWORD" '
         "-f bootstrap.sql",
         f"-- {users.migration_user} owns schema {schema} and runs `php artisan migrate`; "
@@ -261,7 +261,7 @@ def _mysql(users: BootstrapUsers) -> str:
         "--   { printf \"SET @app_password = '%s', @migration_password = '%s';\\n\" "
         '"$APP_PASSWORD" "$MIGRATION_PASSWORD"; cat bootstrap.sql; } |',
         "--     mysql --host=<proxy endpoint> --user=<master user> --ssl-mode=VERIFY_IDENTITY "
-        f"--ssl-ca=<RDS CA bundle> {users.database}",
+        f"--ssl-ca=<OS CA bundle: the proxy has an ACM certificate> {users.database}",
         f"-- A password unset or shorter than {MIN_PASSWORD_LENGTH} characters stops the script "
         "at its PREPARE (a syntax error near NULL).",
         f"SET @app_literal = IF(CHAR_LENGTH(@app_password) >= {MIN_PASSWORD_LENGTH}, "
