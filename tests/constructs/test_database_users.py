@@ -62,8 +62,9 @@ def build(app: App) -> None:
     bootstrap = function(stack, "bootstrap", runtime="console")
     proxy.connect(web)
     proxy.connect(console, migrations=True)
-    database.grant_bootstrap(bootstrap)
-    database.grant_bootstrap("pipeline-role")
+    for _ in range(2):
+        database.grant_bootstrap("pipeline-role")
+        database.grant_bootstrap(bootstrap)
     cluster = FargateCluster(stack, "cluster", vpc_id=VPC_ID, vpc=VpcConfig(SUBNETS, (SG,)))
     migrate = ScheduledTask(stack, "migrate", cluster=cluster, command="migrate --force",
                             enabled=False, php=PhpContainer(

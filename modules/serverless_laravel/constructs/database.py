@@ -304,6 +304,8 @@ class Database(Construct):
             max_allocated_storage_gb, backup_retention_days, deletion_protection, multi_az,
             iam_authentication, performance_insights,
         )
+        self.master_login = DatabaseLogin.of_secret(
+            username, self.instance.master_user_secret.get(0).secret_arn)
         self.app_login = self._user_secret(
             "app-user", app_username, "the Laravel app's user (SELECT, INSERT, UPDATE, DELETE)")
         self.migration_login = self._user_secret(
@@ -359,7 +361,7 @@ class Database(Construct):
     def secret_arn(self) -> str:
         """The RDS-managed secret holding the master user's credentials (JSON): read only by
         the proxy and by what ``grant_bootstrap`` names."""
-        return self.instance.master_user_secret.get(0).secret_arn
+        return self.master_login.secret_arn
 
     @property
     def app_secret_arn(self) -> str:
@@ -400,6 +402,8 @@ class Database(Construct):
                                    "letters, digits and +=,.@_-)",
                                    "pass the pipeline role's name, not its ARN", kind="shape")
             name = re.sub(r"[^A-Za-z0-9-]+", "-", grantee)
+            if self.node.try_find_child(f"bootstrap-{name}") is not None:
+                return
             document = policy_document(self, f"bootstrap-{name}-document",
                                        [s.to_block() for s in self._bootstrap_statements()])
             cdk.aws("iam_role_policy").IamRolePolicy(
@@ -831,7 +835,7 @@ class _Target:
                     "master user", "omit allow_master_user", kind="database")
             return cls(database.engine, database.identifier, None, database.database_name,
                        database.kms_key_arn, database.app_login, database.migration_login,
-                       DatabaseLogin.of_secret(database.username, database.secret_arn))
+                       database.master_login)
         if all(v is None for v in existing.values()):
             raise config_error(
                 where, "database", None, "the proxy needs a database to front",
