@@ -118,6 +118,8 @@ ENCRYPTION: dict[str, Any] = {
         "aws_db_instance": {"db": {**_meta("db"), "storage_encrypted": False}},
         "aws_lb_target_group": {"tg": {**_meta("tg"), "protocol": "HTTP", "port": 8080}},
         "aws_ssm_parameter": {"plain": {**_meta("plain"), "type": "String"}},
+        "aws_sns_topic": {"topic": {**_meta("topic")}},
+        "aws_cloudtrail": {"trail": {**_meta("trail"), "kms_key_id": "arn:aws:kms:k"}},
     },
 }
 
@@ -131,9 +133,11 @@ def test_encryption_classes_per_resource() -> None:
         ("db", exposure.NONE, "engine default"),
         ("tg", "", exposure.NOT_ENFORCED),
         ("plain", exposure.NONE, ""),
+        ("topic", exposure.NONE, ""),
+        ("trail", exposure.CUSTOMER_KEY, ""),
     }
     assert exposure.encryption_summary(exposure.encryption(ENCRYPTION)) == {
-        "at_rest": {"AWS key": 2, "customer KMS key": 1, "none": 2},
+        "at_rest": {"AWS key": 2, "customer KMS key": 2, "none": 3},
         "in_transit": {"engine default": 1, "enforced": 1, "not enforced": 3},
     }
 

@@ -356,6 +356,11 @@ def _encryption(doc: Mapping[str, Any], type_: str, name: str,
         return _key(block.get("kms_key_arn")), "", "environment variables"
     if type_ == "aws_scheduler_schedule":
         return _key(block.get("kms_key_arn")), "", "schedule"
+    if type_ == "aws_cloudtrail":
+        return _key(block.get("kms_key_id")), "", "trail log files (SSE-S3 without a key)"
+    if type_ == "aws_sns_topic":
+        key = block.get("kms_master_key_id")
+        return (_key(key) if key else NONE), "", "topic messages"
     if type_ == "aws_ecs_task_definition":
         return AWS_KEY, "", "Fargate ephemeral storage"
     if type_ == "aws_ecr_repository":
