@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "modules"))
 
 from examples.fargate_baseline.stack import build as fargate_baseline
 from examples.serverless_laravel.stack import build as serverless_laravel
+from examples.test_runner.stack import build as test_runner
 from examples.web_function.stack import build as web_function
 from serverless_laravel.cdk import ENGINE, App, Construct, TerraformStack, synth
 from serverless_laravel.errors import ConfigurationError
@@ -25,6 +26,7 @@ EXAMPLES: dict[str, Callable[[Construct], list]] = {
     "web_function": web_function,
     "serverless_laravel": serverless_laravel,
     "fargate_baseline": fargate_baseline,
+    "test_runner": test_runner,
 }
 
 DEFAULT_OUTDIR = "cdktf.out"

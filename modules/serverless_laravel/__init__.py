@@ -53,6 +53,8 @@ _EXPORTS: dict[str, str] = {
     "SecurityWarning": "errors",
     "OriginVerifyAuthorizer": "constructs.origin_verify",
     "ConsoleAudit": "constructs.console_audit",
+    "TestRunner": "constructs.test_runner",
+    "RunnerCommand": "constructs.test_runner",
     "ConnectionBudget": "analysis.connection_budget",
     "Consumer": "analysis.connection_budget",
     "compute_budget": "analysis.connection_budget",

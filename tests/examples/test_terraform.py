@@ -28,7 +28,8 @@ def example_stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Stack]
 
 
 def test_every_example_is_synthesized(example_stacks: dict[str, Stack]) -> None:
-    assert set(example_stacks) == {"web-function", "serverless-laravel", "fargate-baseline"}
+    assert set(example_stacks) == {"web-function", "serverless-laravel", "fargate-baseline",
+                                   "test-runner"}
 
 
 def test_validate(example_stacks: dict[str, Stack]) -> None:
