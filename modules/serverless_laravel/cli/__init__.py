@@ -14,6 +14,7 @@ from . import artisan, assets, deployments, package
 from . import compare as compare_cli
 from . import db as db_cli
 from . import scan as scan_cli
+from . import test_run as test_run_cli
 
 app = typer.Typer(
     name="serverless-laravel",
@@ -57,6 +58,7 @@ app.command(
 )(artisan.artisan_command)
 app.command("scan")(scan_cli.scan_command)
 app.command("compare")(compare_cli.compare_command)
+app.command("test-run")(test_run_cli.run_tests_command)
 
 
 def main() -> None:
