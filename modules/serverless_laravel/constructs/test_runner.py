@@ -15,6 +15,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .. import cdk
@@ -34,6 +35,8 @@ from .secret_refs import SecretRef, is_safe_value
 from .stack import partition_of, region_of
 
 WHERE = "TestRunner"
+DOCKERFILE = Path(__file__).resolve().parent.parent / "docker" / "test-runner" / "Dockerfile"
+"""The image's Dockerfile, shipped in the package: ``docker build -f <DOCKERFILE> <app dir>``."""
 HANDLER = "serverless_laravel.runtime.test_runner.handler"
 ENTRY_POINT = ("python3", "-m", "serverless_laravel.runtime.test_runner")
 CONTAINER = "runner"
