@@ -38,6 +38,13 @@ FUNCTION_SECURITY_GROUP_IDS = ("sg-0123456789abcdef0",)
 # The existing IAM role the deploy pipeline runs as: it runs the database's bootstrap SQL.
 DEPLOY_ROLE_NAME = "example-laravel-deploy"
 
+# The public name and its ACM certificate (CloudFront takes certificates from us-east-1 only):
+# viewers then need TLS 1.2 (TLSv1.2_2021); without them CloudFront's default certificate
+# still accepts TLS 1.0. Placeholders, like the network ids: put yours here.
+DOMAIN_NAME = "app.example.com"
+CERTIFICATE_ARN = ("arn:aws:acm:us-east-1:123456789012:certificate/"
+                   "0f1e2d3c-4b5a-6978-8899-aabbccddeeff")
+
 WEB_CONCURRENCY = 100
 CONSOLE_CONCURRENCY = 5
 WORKER_CONCURRENCY = 20
@@ -56,6 +63,7 @@ class ServerlessLaravelStack(LaravelStack):
             web=FunctionOptions(reserved_concurrency=WEB_CONCURRENCY),
             console=FunctionOptions(reserved_concurrency=CONSOLE_CONCURRENCY),
             waf_rate_limit=2000, log_retention_days=30,
+            domain_name=DOMAIN_NAME, certificate_arn=CERTIFICATE_ARN,
         )
         self.jobs = QueueWorker(
             self, "jobs", app=app, vpc=vpc, maximum_concurrency=WORKER_CONCURRENCY,

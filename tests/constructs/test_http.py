@@ -341,6 +341,7 @@ def test_waf_rate_limit_acl_is_associated(stacks: dict[str, Stack]) -> None:
     assert acl["visibility_config"]["sampled_requests_enabled"] is True
     groups = {r["statement"]["managed_rule_group_statement"]["name"]: r for r in managed}
     assert set(groups) == {"AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet",
+                           "AWSManagedRulesAnonymousIpList",
                            "AWSManagedRulesPHPRuleSet", "AWSManagedRulesSQLiRuleSet",
                            "AWSManagedRulesAmazonIpReputationList"}
     assert sorted(r["priority"] for r in acl["rule"]) == list(range(len(acl["rule"])))
@@ -350,6 +351,10 @@ def test_waf_rate_limit_acl_is_associated(stacks: dict[str, Stack]) -> None:
     common = groups["AWSManagedRulesCommonRuleSet"]["statement"]["managed_rule_group_statement"]
     assert common["rule_action_override"] == [
         {"name": "SizeRestrictions_BODY", "action_to_use": {"count": {}}}]
+    anonymous = groups["AWSManagedRulesAnonymousIpList"]["statement"][
+        "managed_rule_group_statement"]["rule_action_override"]
+    assert {o["name"] for o in anonymous} == {"AnonymousIPList", "HostingProviderIPList"}
+    assert {json.dumps(o["action_to_use"]) for o in anonymous} == {'{"count": {}}'}
     assert "rule_action_override" not in \
         groups["AWSManagedRulesSQLiRuleSet"]["statement"]["managed_rule_group_statement"]
     distribution = stack.by_path("aws_cloudfront_distribution", "shop/assets/distribution")

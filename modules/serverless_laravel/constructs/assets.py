@@ -83,6 +83,11 @@ class ManagedRuleGroup:
 
 MANAGED_RULE_GROUPS: tuple[ManagedRuleGroup, ...] = (
     ManagedRuleGroup("AWSManagedRulesAmazonIpReputationList"),
+    # VPN, Tor, proxy and cloud-hosted clients: counted (visible in metrics and WAF logs), not
+    # blocked, as corporate VPNs and server-side integrations are legitimate callers of many
+    # apps. Override the two rules to block where that is not the case.
+    ManagedRuleGroup("AWSManagedRulesAnonymousIpList",
+                     count_only=("AnonymousIPList", "HostingProviderIPList")),
     ManagedRuleGroup("AWSManagedRulesCommonRuleSet", count_only=("SizeRestrictions_BODY",)),
     ManagedRuleGroup("AWSManagedRulesKnownBadInputsRuleSet"),
     ManagedRuleGroup("AWSManagedRulesSQLiRuleSet"),
@@ -462,9 +467,10 @@ class Assets(Construct):
 
     def _log_bucket(self, force_destroy: bool) -> PrivateBucket:
         """CloudFront standard logs: a private bucket with ACLs enabled (CloudFront delivers
-        through an ACL grant), SSE-S3 (it cannot write to SSE-KMS), expiring with the logs."""
+        through an ACL grant), SSE-S3 (it cannot write to SSE-KMS), versioned so a deleted or
+        overwritten log file is kept 30 days, expiring with the logs."""
         return PrivateBucket(
-            self, "logs", bucket_prefix="laravel-cf-logs-", versioned=False,
+            self, "logs", bucket_prefix="laravel-cf-logs-", versioned=True,
             force_destroy=force_destroy, object_ownership="BucketOwnerPreferred",
             expire_after_days=self._options.log_retention_days,
         )

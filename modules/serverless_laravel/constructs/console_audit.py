@@ -18,6 +18,8 @@ from ..cdk import Construct
 from ..checks import check_bool, check_kms_key_arn, check_optional_int
 from ..errors import config_error
 from .buckets import PrivateBucket
+from .function_options import LOG_RETENTION_DAYS
+from .iam import Condition, PolicyStatement, ServiceRole, policy_document
 from .php_function import PhpFunction, default_function_name
 from .stack import partition_of
 from .wiring import account_of
@@ -67,6 +69,7 @@ class ConsoleAudit(Construct):
         stack = cdk.TerraformStack.of(self)
         self._name = default_function_name(stack.node.id, cdk.relative_path(self))
         self._callers: list[str] = list(callers)
+        self._retention_days = retention_days
         if trail:
             self._trail(kms_key_arn, retention_days, force_destroy)
         self._alert(emails)
@@ -115,11 +118,17 @@ class ConsoleAudit(Construct):
             "condition": [*condition, {"test": "StringEquals", "variable": "s3:x-amz-acl",
                                        "values": ["bucket-owner-full-control"]}],
         })
+        self._trail_outputs(name, trail_arn)
         module = "cloudtrail"
         self.trail = cdk.aws(module).Cloudtrail(
             self, "trail", name=name, s3_bucket_name=self.bucket.name,
             enable_log_file_validation=True, include_global_service_events=False,
-            is_multi_region_trail=False, kms_key_id=kms_key_arn,
+            # Only this function's data events are selected, so covering every region costs
+            # nothing and catches an invocation through another region's endpoint of the ARN.
+            is_multi_region_trail=True, kms_key_id=kms_key_arn,
+            sns_topic_name=self.deliveries.name,
+            cloud_watch_logs_group_arn=f"{self.log_group.arn}:*",
+            cloud_watch_logs_role_arn=self.logs_role.arn,
             advanced_event_selector=[cdk.struct(
                 module, "CloudtrailAdvancedEventSelector",
                 name="Invocations of the console function",
@@ -133,8 +142,30 @@ class ConsoleAudit(Construct):
                                field="resources.ARN", starts_with=[self.function.arn]),
                 ],
             )],
-            depends_on=[self.bucket],
+            depends_on=[self.bucket, self.logs_role.policy, self._deliveries_policy],
         )
+
+    def _trail_outputs(self, name: str, trail_arn: str) -> None:
+        """A log group the trail also writes to (searchable with Logs Insights), its role, and a
+        topic announcing each delivered log file (for integrity monitoring)."""
+        self.log_group = cdk.aws("cloudwatch_log_group").CloudwatchLogGroup(
+            self, "trail-logs", name=f"/serverless-laravel/{name}",
+            retention_in_days=min(d for d in (*LOG_RETENTION_DAYS, 3653)
+                                  if d >= self._retention_days),
+        )
+        self.logs_role = ServiceRole(
+            self, "trail-logs-role", service="cloudtrail.amazonaws.com",
+            statements=[PolicyStatement(
+                sid="WriteTrailLogs", actions=("logs:CreateLogStream", "logs:PutLogEvents"),
+                resources=(f"{self.log_group.arn}:log-stream:*",))],
+            trust_conditions=(Condition("StringEquals", "aws:SourceArn", (trail_arn,)),),
+        )
+        self.deliveries = cdk.aws("sns_topic").SnsTopic(
+            self, "deliveries", name=f"{name[:230]}-deliveries",
+            kms_master_key_id="alias/aws/sns",
+        )
+        self._deliveries_policy = _publish_policy(
+            self, "deliveries-policy", self.deliveries, "cloudtrail.amazonaws.com", trail_arn)
 
     def _alert(self, emails: tuple[str, ...]) -> None:
         """An encrypted topic, a rule matching unexpected callers, and the topic's policy."""
@@ -155,23 +186,7 @@ class ConsoleAudit(Construct):
         cdk.aws("cloudwatch_event_target").CloudwatchEventTarget(
             self, "notify", rule=self.rule.name, arn=self.topic.arn,
         )
-        document = cdk.aws("data_aws_iam_policy_document").DataAwsIamPolicyDocument(
-            self, "alerts-policy-document", statement=[cdk.struct(
-                "data_aws_iam_policy_document", "DataAwsIamPolicyDocumentStatement",
-                sid="EventBridgePublishes", effect="Allow", actions=["sns:Publish"],
-                resources=[self.topic.arn],
-                principals=[cdk.struct("data_aws_iam_policy_document",
-                                       "DataAwsIamPolicyDocumentStatementPrincipals",
-                                       type="Service", identifiers=["events.amazonaws.com"])],
-                condition=[cdk.struct("data_aws_iam_policy_document",
-                                      "DataAwsIamPolicyDocumentStatementCondition",
-                                      test="ArnEquals", variable="aws:SourceArn",
-                                      values=[self.rule.arn])],
-            )],
-        )
-        cdk.aws("sns_topic_policy").SnsTopicPolicy(
-            self, "alerts-policy", arn=self.topic.arn, policy=document.json,
-        )
+        _publish_policy(self, "alerts-policy", self.topic, "events.amazonaws.com", self.rule.arn)
 
     def _pattern(self) -> str:
         """Invoke calls on the function whose caller's role is not an expected one."""
@@ -192,6 +207,20 @@ class ConsoleAudit(Construct):
     @property
     def topic_arn(self) -> str:
         return self.topic.arn
+
+
+def _publish_policy(scope: Construct, id: str, topic: object, service: str,
+                    source_arn: str) -> object:
+    """A topic policy letting one service publish, for one source resource only."""
+    document = policy_document(scope, f"{id}-document", [{
+        "sid": "ServicePublishes", "effect": "Allow", "actions": ["sns:Publish"],
+        "resources": [topic.arn],  # type: ignore[attr-defined]
+        "principals": [{"type": "Service", "identifiers": [service]}],
+        "condition": [{"test": "ArnEquals", "variable": "aws:SourceArn", "values": [source_arn]}],
+    }])
+    return cdk.aws("sns_topic_policy").SnsTopicPolicy(
+        scope, id, arn=topic.arn, policy=document.json,  # type: ignore[attr-defined]
+    )
 
 
 def _check_list(value: object, prop: str, pattern: re.Pattern[str],

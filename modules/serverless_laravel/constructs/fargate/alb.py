@@ -204,7 +204,7 @@ class PublicLoadBalancer(Construct):
         """A private bucket ELB writes to as its log delivery service, under this account's
         prefix only; SSE-S3, the one encryption ELB access logs support."""
         bucket = PrivateBucket(self, "access-logs", bucket_prefix=LOG_BUCKET_PREFIX,
-                               versioned=False, expire_after_days=days,
+                               versioned=True, expire_after_days=days,
                                force_destroy=force_destroy)
         account = account_of(self.security_group.group.arn)
         bucket.add_to_resource_policy({

@@ -47,7 +47,6 @@ class FargateCluster(Construct):
             self, "cluster", name=resource_name(self, "", 255),
             setting=[cdk.struct("ecs_cluster", "EcsClusterSetting", name="containerInsights",
                                 value=container_insights)],
-            configuration={"execute_command_configuration": {"logging": "DEFAULT"}},
         )
 
     @property
