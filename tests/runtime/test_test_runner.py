@@ -53,7 +53,7 @@ class Runner:
             return []
         return [json.loads(line) for line in self.log.read_text().splitlines()]
 
-    def keys(self) -> list[str]:
+    def objects(self) -> list[str]:
         listing = self.s3.list_objects_v2(Bucket=BUCKET)
         return sorted(obj["Key"] for obj in listing.get("Contents", []))
 
@@ -106,7 +106,7 @@ def test_a_passing_suite_uploads_output_junit_and_summary(runner: Runner) -> Non
              "group": "slow", "parallel": True}
     summary = test_runner.handler(event, Context())
     prefix = prefix_of(summary, before)
-    assert runner.keys() == [f"{prefix}junit.xml", f"{prefix}output.txt",
+    assert runner.objects() == [f"{prefix}junit.xml", f"{prefix}output.txt",
                              f"{prefix}summary.json"]
     assert {k: summary[k] for k in ("command", "status", "exit_code", "tests", "failures",
                                     "errors", "skipped")} == {
@@ -149,7 +149,7 @@ def test_docs_folders_are_uploaded_under_their_paths(runner: Runner) -> None:
     before = utc_today()
     summary = test_runner.handler({"command": "scribe:generate"}, Context())
     prefix = prefix_of(summary, before)
-    assert runner.keys() == [f"{prefix}{key}" for key in (
+    assert runner.objects() == [f"{prefix}{key}" for key in (
         "output.txt", "public/docs/css/style.css", "public/docs/index.html",
         "storage/app/scribe/openapi.yaml", "summary.json")]
     assert (summary["status"], summary["tests"]) == ("passed", None)
@@ -180,11 +180,12 @@ def test_secrets_reach_the_child_only_and_role_credentials_do_not(
 ) -> None:
     value = "s3cr3t-from-secrets-manager"
     arn = boto3.client("secretsmanager").create_secret(
-        Name="app/fixture", SecretString=value)["ARN"]
-    boto3.client("ssm").put_parameter(Name="/app/other", Value="x", Type="SecureString")
+        Name="app/fixture", SecretString=json.dumps({"password": value}))["ARN"]
+    ssm = boto3.client("ssm")
+    ssm.put_parameter(Name="/app/other", Value="x", Type="SecureString")
+    parameter = ssm.get_parameter(Name="/app/other")["Parameter"]["ARN"]
     monkeypatch.setenv("TEST_RUNNER_SECRETS", json.dumps({
-        "FIXTURE_SECRET": {"source": "secretsmanager", "id": arn},
-        "OTHER_SECRET": {"source": "ssm", "name": "/app/other"}}))
+        "FIXTURE_SECRET": f"{arn}:password::", "OTHER_SECRET": parameter}))
     summary = test_runner.handler({"command": "test"}, Context())
     output = runner.text(f"{summary['results_prefix']}output.txt")
     assert f"secret: sha256={hashlib.sha256(value.encode()).hexdigest()}" in output
@@ -193,6 +194,24 @@ def test_secrets_reach_the_child_only_and_role_credentials_do_not(
     monkeypatch.setenv("TEST_RUNNER_SHARE_CREDENTIALS", "1")
     summary = test_runner.handler({"command": "test"}, Context(aws_request_id="second-run"))
     assert "aws credentials: present" in runner.text(f"{summary['results_prefix']}output.txt")
+
+
+@needs_php
+def test_links_in_docs_folders_are_not_followed(
+    runner: Runner, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app = runner.tmp / "app"
+    shutil.copytree(FIXTURE_APP, app)
+    (runner.tmp / "outside").mkdir()
+    (runner.tmp / "outside" / "secret.txt").write_text("not for the bucket")
+    (app / "public" / "docs").mkdir(parents=True)
+    (app / "public" / "docs" / "linked").symlink_to(runner.tmp / "outside")
+    (app / "public" / "docs" / "linked.txt").symlink_to(runner.tmp / "outside" / "secret.txt")
+    monkeypatch.setenv("APP_ROOT", str(app))
+    summary = test_runner.handler({"command": "scribe:generate"}, Context())
+    keys = [k.removeprefix(summary["results_prefix"]) for k in runner.objects()]
+    assert keys == ["output.txt", "public/docs/css/style.css", "public/docs/index.html",
+                    "storage/app/scribe/openapi.yaml", "summary.json"]
 
 
 @needs_php
@@ -224,7 +243,7 @@ def test_a_run_past_its_budget_is_killed_reported_and_uploaded(
     summary = test_runner.handler({"command": "slow"}, Context(remaining_ms=3_000))
     assert (summary["status"], summary["exit_code"]) == ("timeout", None)
     prefix = summary["results_prefix"]
-    assert runner.keys() == [f"{prefix}output.txt", f"{prefix}summary.json"]
+    assert runner.objects() == [f"{prefix}output.txt", f"{prefix}summary.json"]
     output = runner.text(f"{prefix}output.txt")
     assert "started" in output and "never printed" not in output
     assert "stopped after 2 s" in output
@@ -238,7 +257,7 @@ def test_too_little_time_left_is_refused_before_running(
 ) -> None:
     summary = test_runner.handler({"command": "test"}, Context(remaining_ms=5_500))
     assert summary["status"] == "rejected" and "upload margin" in summary["error"]
-    assert runner.runs() == [] and runner.keys() == []
+    assert runner.runs() == [] and runner.objects() == []
 
 
 # Refusals: nothing starts.
@@ -297,7 +316,7 @@ def test_refused_events_never_start_a_process(runner: Runner, event: Any) -> Non
     assert summary["error"] and summary["exit_code"] is None
     assert summary["results_prefix"] is None
     assert runner.runs() == [], "the fixture artisan must never have run"
-    assert runner.keys() == []
+    assert runner.objects() == []
 
 
 def test_refusals_say_what_is_allowed() -> None:
@@ -354,6 +373,27 @@ BAD_CONFIGS = {
 def test_a_bad_allow_list_is_a_configuration_error(text: str) -> None:
     with pytest.raises(test_runner.SetupError, match="TEST_RUNNER_COMMANDS"):
         parse_commands(text)
+
+
+BAD_SECRETS = {
+    "not-an-object": "[]",
+    "not-an-arn": json.dumps({"DB_PASSWORD": "/app/db-password"}),
+    "other-service": json.dumps({"DB_PASSWORD": "arn:aws:s3:::bucket/key"}),
+    "role-variable": json.dumps({
+        "AWS_SECRET_ACCESS_KEY": "arn:aws:ssm:us-east-1:123456789012:parameter/x"}),
+}
+
+
+@pytest.mark.parametrize("text", list(BAD_SECRETS.values()), ids=list(BAD_SECRETS))
+def test_a_bad_secret_list_is_a_configuration_error(text: str) -> None:
+    with pytest.raises(test_runner.SetupError, match="TEST_RUNNER_SECRETS"):
+        test_runner.read_secrets(text)
+
+
+def test_a_missing_json_key_is_a_configuration_error(runner: Runner) -> None:
+    arn = boto3.client("secretsmanager").create_secret(Name="db", SecretString="{}")["ARN"]
+    with pytest.raises(test_runner.SetupError, match="no JSON key 'password'"):
+        test_runner.read_secrets(json.dumps({"DB_PASSWORD": f"{arn}:password::"}))
 
 
 def test_junit_counts_read_phpunit_and_single_suite_files(tmp_path: Path) -> None:

@@ -22,8 +22,9 @@ Configuration, from the environment (set by the ``TestRunner`` construct):
   ``{"options": {name: type}, "junit": bool, "artifacts": [relative dirs], "script": path}``.
   ``script`` runs a PHP script instead of ``artisan <command>``: ``vendor/bin/phpunit`` runs
   the suite without ``nunomaduro/collision`` (which provides ``artisan test``).
-* ``TEST_RUNNER_SECRETS``: ``{"VAR": {"source": "ssm", "name": ...}}`` or
-  ``{"VAR": {"source": "secretsmanager", "id": <ARN>}}``, read at every run.
+* ``TEST_RUNNER_SECRETS``: ``{"VAR": <valueFrom>}``, read at every run; ``valueFrom`` as in
+  ECS: an SSM parameter ARN, a Secrets Manager secret ARN, or a secret ARN followed by
+  ``:json-key:version-stage:version-id`` (one key of a JSON secret).
 * ``UPLOAD_MARGIN_SECONDS``: time kept for the upload (default 30).
 * ``TEST_RUNNER_COPY_APP``: ``1`` (default) runs in a fresh copy of the app under ``/tmp``;
   ``0`` runs in place (a writable app used once, as in a Fargate task).
@@ -248,28 +249,41 @@ def read_secrets(text: str | None) -> dict[str, str]:
         raise SetupError(f"TEST_RUNNER_SECRETS is not JSON: {error}") from None
     if not isinstance(config, dict):
         raise SetupError("TEST_RUNNER_SECRETS must be a JSON object")
-    import boto3
-
     clients: dict[str, Any] = {}
     values = {}
-    for name, ref in config.items():
+    for name, source in config.items():
         if not isinstance(name, str) or not ENV_NAME.fullmatch(name) \
                 or name in ROLE_ENVIRONMENT:
-            raise SetupError(f"TEST_RUNNER_SECRETS: {_short(name)} is not a variable "
-                             "name PHP may receive")
-        source = ref.get("source") if isinstance(ref, dict) else None
-        if source == "ssm" and isinstance(ref.get("name"), str):
-            ssm = clients.setdefault("ssm", boto3.client("ssm"))
-            values[name] = ssm.get_parameter(Name=ref["name"], WithDecryption=True)[
-                "Parameter"]["Value"]
-        elif source == "secretsmanager" and isinstance(ref.get("id"), str):
-            manager = clients.setdefault("sm", boto3.client("secretsmanager"))
-            values[name] = manager.get_secret_value(SecretId=ref["id"])["SecretString"]
-        else:
-            raise SetupError(f"TEST_RUNNER_SECRETS[{name!r}] must be {{\"source\": "
-                             "\"ssm\", \"name\": ...} or {\"source\": "
-                                   "\"secretsmanager\", \"id\": ...}")
+            raise SetupError(f"TEST_RUNNER_SECRETS: {_short(name)} is not a variable name PHP "
+                             "may receive")
+        values[name] = _secret_value(clients, name, source)
     return values
+
+
+def _secret_value(clients: dict[str, Any], name: str, source: object) -> str:
+    """One value from its ``valueFrom``: a parameter ARN, a secret ARN, or (as in ECS) a
+    secret ARN followed by ``:json-key:version-stage:version-id``."""
+    import boto3
+
+    parts = source.split(":") if isinstance(source, str) else []
+    if len(parts) == 6 and parts[2] == "ssm" and parts[5].startswith("parameter/"):
+        ssm = clients.setdefault("ssm", boto3.client("ssm"))
+        return ssm.get_parameter(Name=source, WithDecryption=True)["Parameter"]["Value"]
+    if len(parts) in (7, 10) and parts[2] == "secretsmanager" and parts[5] == "secret":
+        key, stage, version = parts[7:] or ("", "", "")
+        request = {"SecretId": ":".join(parts[:7]), **({"VersionStage": stage} if stage else {}),
+                   **({"VersionId": version} if version else {})}
+        manager = clients.setdefault("secretsmanager", boto3.client("secretsmanager"))
+        value = manager.get_secret_value(**request)["SecretString"]
+        if not key:
+            return value
+        try:
+            return str(json.loads(value)[key])
+        except (ValueError, KeyError, TypeError):
+            raise SetupError(f"TEST_RUNNER_SECRETS[{name!r}]: the secret holds no JSON key "
+                             f"{key!r}") from None
+    raise SetupError(f"TEST_RUNNER_SECRETS[{name!r}] must be an SSM parameter ARN or a Secrets "
+                     "Manager secret ARN (optionally :json-key:version-stage:version-id)")
 
 
 def child_environment(secrets: Mapping[str, str], share_credentials: bool) -> dict[str, str]:
@@ -352,10 +366,13 @@ def _keys(prefix: str, outcome: Outcome, work: Path,
     files = [(path, f"{prefix}{name}") for name, path in outcome.files.items() if path.is_file()]
     for folder in artifacts:
         root = work / folder
-        if root.is_dir() and not root.is_symlink():
-            files += [(path, f"{prefix}{folder}/{path.relative_to(root).as_posix()}")
-                      for path in sorted(root.rglob("*"))
-                      if path.is_file() and not path.is_symlink()]
+        if not root.is_dir() or root.is_symlink():
+            continue
+        for directory, _, names in sorted(os.walk(root, followlinks=False)):
+            for name in sorted(names):
+                path = Path(directory) / name
+                if path.is_file() and not path.is_symlink():
+                    files.append((path, f"{prefix}{folder}/{path.relative_to(root).as_posix()}"))
     return files
 
 
