@@ -58,8 +58,7 @@ def s3(aws: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[An
     for name, value in {
         "RESULTS_BUCKET": BUCKET, "APP_ROOT": str(LARAVEL_APP),
         "TEST_RUNNER_COMMANDS": json.dumps(COMMANDS), "UPLOAD_MARGIN_SECONDS": "10",
-        "TEST_RUNNER_SECRETS": json.dumps({"APP_KEY": {"source": "secretsmanager",
-                                                      "id": arn}}),
+        "TEST_RUNNER_SECRETS": json.dumps({"APP_KEY": arn}),
         "TMPDIR": str(tmp_path),
     }.items():
         monkeypatch.setenv(name, value)
