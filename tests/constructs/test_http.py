@@ -1053,3 +1053,12 @@ def test_parameter_names_follow_the_arn(stack: LaravelStack) -> None:
     flat = SecretRef.ssm("arn:aws:ssm:eu-west-1:111122223333:parameter/app-key")
     assert hierarchical.env_value == "bref-ssm:/app/key"
     assert flat.env_value == "bref-ssm:app-key"
+
+
+def test_the_authorizer_package_holds_its_handler_only(stacks: dict[str, Stack]) -> None:
+    import zipfile
+
+    function = stacks["front"].by_path("aws_lambda_function", "http/origin-verify/function")
+    archive = stacks["front"].directory / function["filename"]
+    with zipfile.ZipFile(archive) as opened:
+        assert opened.namelist() == ["origin_verify.py"]

@@ -11,10 +11,12 @@ cold start, about 300 ms, then a few ms) only on a cache miss.
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
 from pathlib import Path
 
 from .. import cdk
-from ..build.packaging import package_app
+from ..build.packaging import Package, package_app
 from ..cdk import Construct
 from ..checks import check_int
 from .function_options import check_sizing
@@ -23,8 +25,16 @@ from .php_function import default_function_name
 
 WHERE = "OriginVerifyAuthorizer"
 RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime"
+HANDLER_FILE = "origin_verify.py"
 PYTHON_RUNTIME = "python3.12"
 MAX_CACHE_SECONDS = 3600
+
+
+def _package_handler() -> Package:
+    """A zip of the handler module alone (the rest of ``runtime/`` is not the authorizer's)."""
+    with tempfile.TemporaryDirectory(prefix="origin-verify-") as folder:
+        shutil.copyfile(RUNTIME_DIR / HANDLER_FILE, Path(folder) / HANDLER_FILE)
+        return package_app(Path(folder))
 
 
 class OriginVerifyAuthorizer(Construct):
@@ -47,7 +57,7 @@ class OriginVerifyAuthorizer(Construct):
         check_int(WHERE, "cache_seconds", cache_seconds, 0, MAX_CACHE_SECONDS,
                   "pass e.g. 300 (0 invokes the authorizer on every request)")
         check_sizing(WHERE, log_retention_days=log_retention_days)
-        package = package_app(RUNTIME_DIR, exclude=["__pycache__", "*.pyc"])
+        package = _package_handler()
         super().__init__(scope, id)
         stack = cdk.TerraformStack.of(self)
         name = default_function_name(stack.node.id, cdk.relative_path(self))
