@@ -23,6 +23,7 @@ import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from .. import cdk
@@ -52,7 +53,7 @@ from ..errors import BudgetWarning, ConfigurationError, SecurityWarning, config_
 from .fargate.environment import ContainerConsumer, ContainerEnvironment
 from .iam import Condition, Grantable, PolicyStatement, ServiceRole, grant_sid, policy_document
 from .network import Connectable, Connections, PrivateSecurityGroup, ingress_into
-from .php_function import PhpFunction
+from .php_function import ACCOUNT, PhpFunction
 from .stack import partition_of, region_of
 from .wiring import account_of, check_functions, resource_name, set_environment
 
@@ -76,6 +77,21 @@ NO_PERFORMANCE_INSIGHTS = {
                         "db.t4g.micro", "db.t4g.small"}),
 }
 LOG_EXPORTS = {"postgres": ["postgresql", "upgrade"], "mysql": ["error", "slowquery"]}
+# DB parameter group families by engine and major version (the versions ENGINE_VERSIONS admits).
+PARAMETER_GROUP_FAMILIES = {
+    "postgres": {str(major): f"postgres{major}" for major in range(13, 19)},
+    "mysql": {"8.0": "mysql8.0", "8.4": "mysql8.4"},
+}
+DEFAULT_SLOW_QUERY_MS = 1000
+MAX_SLOW_QUERY_MS = 3_600_000
+# Enhanced Monitoring granularities RDS accepts, in seconds (0 turns it off).
+MONITORING_INTERVALS = (0, 1, 5, 10, 15, 30, 60)
+MONITORING_SERVICE = "monitoring.rds.amazonaws.com"
+# TLS required on every connection (RDS Proxy, with require_tls, speaks TLS to the database).
+TLS_PARAMETERS = {"postgres": ("rds.force_ssl", "1"), "mysql": ("require_secure_transport", "1")}
+# Applied with pending-reboot (RDS accepts it for any parameter and refuses immediate for static
+# ones): rds.force_ssl, already 1 by default from PostgreSQL 15. The others set here are dynamic.
+STATIC_PARAMETERS = frozenset({"rds.force_ssl"})
 # The CA bundle of Lambda's Amazon Linux runtimes: pdo_mysql only uses TLS when given a CA.
 MYSQL_CA_BUNDLE = "/etc/pki/tls/certs/ca-bundle.crt"
 # The CA bundle of the Debian and Alpine images PHP containers are built on (official php images).
@@ -188,6 +204,67 @@ def _check_engine_version(where: str, engine: str, version: Any) -> str:
     return version
 
 
+def parameter_group_family(engine: str, version: str) -> str:
+    """The DB parameter group family of a checked engine version (``postgres16``, ``mysql8.0``)."""
+    major = version.split(".")[0] if engine == "postgres" else ".".join(version.split(".")[:2])
+    family = PARAMETER_GROUP_FAMILIES[engine].get(major)
+    if family is None:
+        raise config_error("Database", "engine_version", version,
+                           f"has no known parameter group family for {engine}",
+                           f"pass one of {ENGINE_VERSION_EXAMPLES[engine]}", kind="family")
+    return family
+
+
+def _check_slow_query_ms(where: str, value: Any) -> int | None:
+    if value is None:
+        return None
+    return check_int(where, "slow_query_ms", value, 0, MAX_SLOW_QUERY_MS,
+                     f"pass 0..{MAX_SLOW_QUERY_MS} ms (default {DEFAULT_SLOW_QUERY_MS}), "
+                     "or None to log no slow statements", unit="ms")
+
+
+def _check_monitoring_interval(where: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value not in MONITORING_INTERVALS:
+        raise config_error(where, "monitoring_interval", value,
+                           f"must be one of {list(MONITORING_INTERVALS)} seconds "
+                           "(Enhanced Monitoring's granularities)",
+                           "pass 60 (the default), a finer interval, or 0 to turn it off",
+                           kind="choice")
+    return value
+
+
+def _seconds(ms: int) -> str:
+    """Milliseconds as MySQL's ``long_query_time`` (seconds, decimals allowed): 1500 -> 1.5."""
+    return format((Decimal(ms) / 1000).normalize(), "f")
+
+
+def db_parameters(engine: str, slow_query_ms: int | None) -> list[tuple[str, str]]:
+    """The parameters (name, value) of the group for ``engine``: query logging, TLS required."""
+    if engine == "postgres":
+        slow = [] if slow_query_ms is None \
+            else [("log_min_duration_statement", str(slow_query_ms))]
+        return [("log_statement", "ddl"), *slow, TLS_PARAMETERS[engine]]
+    slow = [] if slow_query_ms is None \
+        else [("slow_query_log", "1"), ("long_query_time", _seconds(slow_query_ms))]
+    return [*slow, ("log_output", "FILE"), TLS_PARAMETERS[engine]]
+
+
+def monitoring_statements(region: str) -> tuple[PolicyStatement, ...]:
+    """What AWS's ``AmazonRDSEnhancedMonitoringRole`` grants, in the instance's region and the
+    role's own account: create the ``RDS*`` log groups (``RDSOSMetrics``) and write their
+    streams."""
+    group = f"arn:{partition_of(region)}:logs:{region}:{ACCOUNT}:log-group:RDS*"
+    return (
+        PolicyStatement(sid="CreateMonitoringLogGroup",
+                        actions=("logs:CreateLogGroup", "logs:PutRetentionPolicy"),
+                        resources=(group,)),
+        PolicyStatement(sid="WriteMonitoringLogStreams",
+                        actions=("logs:CreateLogStream", "logs:PutLogEvents",
+                                 "logs:DescribeLogStreams", "logs:GetLogEvents"),
+                        resources=(f"{group}:log-stream:*",)),
+    )
+
+
 def _check_performance_insights(where: str, engine: str, instance_class: str,
                                 enabled: bool) -> None:
     if enabled and instance_class in NO_PERFORMANCE_INSIGHTS.get(engine, ()):
@@ -233,6 +310,12 @@ class Database(Construct):
     state: keep it encrypted. The roles exist once the bootstrap SQL has run
     (``serverless-laravel db bootstrap-sql``; ``grant_bootstrap`` lets the pipeline read the
     three secrets it needs).
+
+    Its own parameter group (family from the engine's major version) logs DDL and statements
+    slower than ``slow_query_ms`` (default 1000, 0..3600000, None for none; logged with their
+    parameters, which may hold personal data) and requires TLS. Enhanced Monitoring samples OS
+    metrics every ``monitoring_interval`` seconds (0, 1, 5, 10, 15, 30 or 60, default 60; 0
+    turns it off) through a role of its own.
     """
 
     def __init__(
@@ -258,6 +341,8 @@ class Database(Construct):
         performance_insights: bool = True,
         kms_key_arn: str | None = None,
         max_connections: int | None = None,
+        slow_query_ms: int | None = DEFAULT_SLOW_QUERY_MS,
+        monitoring_interval: int = 60,
     ) -> None:
         where = "Database"
         check_choice(where, "engine", engine, ENGINES)
@@ -276,6 +361,10 @@ class Database(Construct):
                   "pass 1..35 days (0 would disable backups)")
         check_kms_key_arn(where, kms_key_arn)
         engine_version = _check_engine_version(where, engine, engine_version)
+        family = parameter_group_family(engine, engine_version)
+        slow_query_ms = _check_slow_query_ms(where, slow_query_ms)
+        monitoring_interval = _check_monitoring_interval(where, monitoring_interval)
+        region = region_of(scope, None, where) if monitoring_interval else None
         for prop, flag in (("deletion_protection", deletion_protection), ("multi_az", multi_az),
                            ("iam_authentication", iam_authentication),
                            ("performance_insights", performance_insights)):
@@ -299,6 +388,9 @@ class Database(Construct):
             self, "subnet-group", name_prefix=resource_name(self, "", 200, "-"),
             description="Private subnets of the Laravel database", subnet_ids=list(subnet_ids),
         )
+        self.parameter_group = self._parameter_group(family, slow_query_ms)
+        self.monitoring_interval = monitoring_interval
+        self.monitoring_role = self._monitoring_role(region) if region else None
         self.instance = self._instance(
             engine_version, allocated_storage_gb,
             max_allocated_storage_gb, backup_retention_days, deletion_protection, multi_az,
@@ -334,7 +426,40 @@ class Database(Construct):
             performance_insights_retention_period=7 if performance_insights else None,
             performance_insights_kms_key_id=self.kms_key_arn if performance_insights else None,
             enabled_cloudwatch_logs_exports=LOG_EXPORTS[self.engine],
+            parameter_group_name=self.parameter_group.name,
+            monitoring_interval=self.monitoring_interval,
+            monitoring_role_arn=self.monitoring_role.arn if self.monitoring_role else None,
+            depends_on=[self.monitoring_role.policy] if self.monitoring_role else None,
             auto_minor_version_upgrade=True, apply_immediately=False,
+        )
+
+    def _parameter_group(self, family: str, slow_query_ms: int | None) -> Any:
+        """The instance's own parameter group: DDL and slow statements logged (CKV2_AWS_30),
+        TLS required (CKV2_AWS_69)."""
+        parameters = [
+            cdk.struct("db_parameter_group", "DbParameterGroupParameter", name=name, value=value,
+                       apply_method="pending-reboot" if name in STATIC_PARAMETERS
+                       else "immediate")
+            for name, value in db_parameters(self.engine, slow_query_ms)
+        ]
+        return cdk.aws("db_parameter_group").DbParameterGroup(
+            self, "parameter-group", name_prefix=resource_name(self, "", 200, "-"),
+            family=family,
+            description=f"Query logging and TLS of the Laravel {self.engine} database",
+            parameter=parameters, lifecycle={"create_before_destroy": True},
+        )
+
+    def _monitoring_role(self, region: str) -> ServiceRole:
+        """The role RDS's Enhanced Monitoring assumes to write OS metrics (CKV_AWS_118).
+
+        The instance's own ARN cannot name the account in the trust condition: the instance
+        needs the role first (a cycle). The subnet group, created before both, is in the same
+        account."""
+        return ServiceRole(
+            self, "monitoring-role", service=MONITORING_SERVICE,
+            statements=monitoring_statements(region),
+            trust_conditions=(Condition("StringEquals", "aws:SourceAccount",
+                                        (account_of(self.subnet_group.arn),)),),
         )
 
     def _user_secret(self, id: str, username: str, role: str) -> DatabaseLogin:
