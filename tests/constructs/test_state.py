@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -631,3 +632,12 @@ def test_rule_addresses_do_not_depend_on_connection_order(tmp_path: Path) -> Non
     paths = {path for path, _ in forward.values()}
     assert "cache/security-group/ingress-aws_security_group-shared-sg-id-6379" in paths
     assert "proxy/security-group/ingress-aws_security_group-web-sg-id-5432" in paths
+
+
+def test_iam_authentication_is_on_unless_turned_off(empty: LaravelStack) -> None:
+    """IAM tokens for people (database users granted rds_iam); the app keeps its password."""
+    Database(empty, "on", vpc_id=VPC_ID, subnet_ids=SUBNETS)
+    Database(empty, "off", vpc_id=VPC_ID, subnet_ids=SUBNETS, iam_authentication=False)
+    instances = {i["identifier"]: i["iam_database_authentication_enabled"] for i in
+                 json.loads(cdk.Testing.synth(empty))["resource"]["aws_db_instance"].values()}
+    assert instances == {"errors-on": True, "errors-off": False}

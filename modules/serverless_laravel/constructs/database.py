@@ -337,7 +337,7 @@ class Database(Construct):
         backup_retention_days: int = 7,
         deletion_protection: bool = True,
         multi_az: bool = False,
-        iam_authentication: bool = False,
+        iam_authentication: bool = True,
         performance_insights: bool = True,
         kms_key_arn: str | None = None,
         max_connections: int | None = None,
