@@ -31,6 +31,7 @@ from .http_api import (
 )
 from .php_function import default_function_name
 from .stack import region_of
+from .waf import logged_web_acl
 
 WHERE = "Assets"
 
@@ -46,7 +47,6 @@ ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 MAX_CACHE_BEHAVIORS = 25
 # AWS WAF rate-based rules: the lowest limit AWS accepts, and the API's upper bound.
 WAF_RATE_RANGE = (10, 2_000_000_000)
-WAF_WINDOW_SECONDS = 300
 CLOUDFRONT_REGION = "us-east-1"
 ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
 S3_ORIGIN = "assets-bucket"
@@ -70,31 +70,6 @@ FORWARD_HOST_CODE = """function handler(event) {
   return request;
 }
 """
-# AWS managed rule groups on the web ACL, in priority order after the rate limit. Rules listed
-# in ``count_only`` only count: the Common set's SizeRestrictions_BODY blocks bodies over 8 KB,
-# which Laravel apps legitimately receive (JSON APIs, form posts with long text, uploads).
-@dataclass(frozen=True)
-class ManagedRuleGroup:
-    """One AWS managed rule group, and the rules in it that only count."""
-
-    name: str
-    count_only: tuple[str, ...] = ()
-
-
-MANAGED_RULE_GROUPS: tuple[ManagedRuleGroup, ...] = (
-    ManagedRuleGroup("AWSManagedRulesAmazonIpReputationList"),
-    # VPN, Tor, proxy and cloud-hosted clients: counted (visible in metrics and WAF logs), not
-    # blocked, as corporate VPNs and server-side integrations are legitimate callers of many
-    # apps. Override the two rules to block where that is not the case.
-    ManagedRuleGroup("AWSManagedRulesAnonymousIpList",
-                     count_only=("AnonymousIPList", "HostingProviderIPList")),
-    ManagedRuleGroup("AWSManagedRulesCommonRuleSet", count_only=("SizeRestrictions_BODY",)),
-    ManagedRuleGroup("AWSManagedRulesKnownBadInputsRuleSet"),
-    ManagedRuleGroup("AWSManagedRulesSQLiRuleSet"),
-    ManagedRuleGroup("AWSManagedRulesPHPRuleSet"),
-)
-WAF_LOG_PREFIX = "aws-waf-logs-"
-REDACTED_HEADERS: tuple[str, ...] = ("authorization", "cookie")
 HSTS_MAX_AGE = 31_536_000
 _PATH = re.compile(r"^/[A-Za-z0-9_\-.*/+~@$&=]*$")
 _WEB_ACL_ARN = re.compile(
@@ -187,11 +162,6 @@ def check_distribution(
     check_hosted_zone(where, hosted_zone_id, bool(aliases))
     return aliases
 
-
-def _visibility(metric: str) -> dict[str, object]:
-    """CloudWatch metrics and sampled requests for a web ACL or one of its rules."""
-    return {"cloudwatch_metrics_enabled": True, "metric_name": metric[:128],
-            "sampled_requests_enabled": True}
 
 
 def _warn_about(path: str, certificate_arn: str | None, waf_rate_limit: int | None,
@@ -415,55 +385,13 @@ class Assets(Construct):
         )
 
     def _web_acl(self, limit: int) -> object:
-        """A CLOUDFRONT web ACL: AWS managed rule groups, then a per-IP rate limit; logged."""
-        module = "wafv2_web_acl"
-        metric = re.sub(r"[^A-Za-z0-9_-]", "-", self._name)
-        rate = cdk.struct(
-            module, "Wafv2WebAclRule", name="rate-limit-per-ip", priority=0,
-            action={"block": {}},
-            statement={"rate_based_statement": {
-                "limit": limit, "aggregate_key_type": "IP",
-                "evaluation_window_sec": WAF_WINDOW_SECONDS}},
-            visibility_config=_visibility(f"{metric}-rate-limit"),
+        """A CLOUDFRONT web ACL (AWS managed rule groups, a per-IP rate limit), logged."""
+        self.web_acl, self.waf_log_group = logged_web_acl(
+            self, name=self._name, metric=re.sub(r"[^A-Za-z0-9_-]", "-", self._name),
+            kind="CLOUDFRONT", limit=limit, managed_rules=self._options.waf_managed_rules,
+            log_retention_days=self._options.log_retention_days,
         )
-        managed = [
-            cdk.struct(
-                module, "Wafv2WebAclRule", name=group.name, priority=priority,
-                override_action={"none": {}},
-                statement={"managed_rule_group_statement": {
-                    "name": group.name, "vendor_name": "AWS",
-                    **({"rule_action_override": [
-                        {"name": rule, "action_to_use": {"count": {}}}
-                        for rule in group.count_only]} if group.count_only else {})}},
-                visibility_config=_visibility(f"{metric}-{group.name}"),
-            )
-            for priority, group in enumerate(MANAGED_RULE_GROUPS, start=1)
-        ] if self._options.waf_managed_rules else []
-        self.web_acl = cdk.aws(module).Wafv2WebAcl(
-            self, "web-acl", name=self._name, scope="CLOUDFRONT",
-            description="Managed rule groups and a rate limit per client IP (serverless-laravel)",
-            default_action={"allow": {}}, rule=[rate, *managed],
-            visibility_config=_visibility(metric),
-        )
-        self._waf_logging()
         return self.web_acl
-
-    def _waf_logging(self) -> None:
-        """WAF logs to their own log group (the name AWS requires), credentials redacted."""
-        self.waf_log_group = cdk.aws("cloudwatch_log_group").CloudwatchLogGroup(
-            self, "waf-logs", name=f"{WAF_LOG_PREFIX}{self._name}",
-            retention_in_days=self._options.log_retention_days,
-        )
-        module = "wafv2_web_acl_logging_configuration"
-        cdk.aws(module).Wafv2WebAclLoggingConfiguration(
-            self, "waf-logging", resource_arn=self.web_acl.arn,
-            log_destination_configs=[self.waf_log_group.arn],
-            redacted_fields=[
-                cdk.struct(module, "Wafv2WebAclLoggingConfigurationRedactedFields",
-                           single_header={"name": header})
-                for header in REDACTED_HEADERS
-            ],
-        )
 
     def _log_bucket(self, force_destroy: bool) -> PrivateBucket:
         """CloudFront standard logs: a private bucket with ACLs enabled (CloudFront delivers

@@ -17,19 +17,14 @@ from ... import cdk
 from ...cdk import Construct
 from ...checks import SUBNET_ID, check_bool, check_choice, check_int, check_vpc_id
 from ...errors import config_error
-from ..assets import (
-    MANAGED_RULE_GROUPS,
-    REDACTED_HEADERS,
-    WAF_LOG_PREFIX,
-    WAF_RATE_RANGE,
-    WAF_WINDOW_SECONDS,
-)
+from ..assets import WAF_RATE_RANGE
 from ..buckets import PrivateBucket
 from ..function_options import LOG_RETENTION_DAYS
 from ..http_api import check_certificate
 from ..naming import resource_name
 from ..network import Connections, PrivateSecurityGroup
 from ..stack import region_of
+from ..waf import logged_web_acl
 from ..wiring import account_of
 
 WHERE = "PublicLoadBalancer"
@@ -93,11 +88,6 @@ def _check_waf(waf_rate_limit: int | None, web_acl_arn: str | None, region: str)
             f"must be the ARN of a WAFv2 web ACL with scope REGIONAL in {region}",
             f"pass arn:aws:wafv2:{region}:<account>:regional/webacl/<name>/<id>", kind="shape")
 
-
-def _visibility(metric: str) -> dict[str, object]:
-    """CloudWatch metrics and sampled requests for a web ACL or one of its rules."""
-    return {"cloudwatch_metrics_enabled": True, "metric_name": metric[:128],
-            "sampled_requests_enabled": True}
 
 
 class PublicLoadBalancer(Construct):
@@ -274,48 +264,8 @@ class PublicLoadBalancer(Construct):
         return self.load_balancer.dns_name
 
     def _web_acl(self, limit: int, log_retention_days: int) -> Any:
-        """A REGIONAL web ACL: a per-IP rate limit, then AWS managed rule groups; logged."""
-        module = "wafv2_web_acl"
+        """A REGIONAL web ACL (a per-IP rate limit, AWS managed rule groups), logged."""
         name = resource_name(self, "", 128)
-        rate = cdk.struct(
-            module, "Wafv2WebAclRule", name="rate-limit-per-ip", priority=0,
-            action={"block": {}},
-            statement={"rate_based_statement": {
-                "limit": limit, "aggregate_key_type": "IP",
-                "evaluation_window_sec": WAF_WINDOW_SECONDS}},
-            visibility_config=_visibility(f"{name}-rate-limit"),
-        )
-        managed = [
-            cdk.struct(
-                module, "Wafv2WebAclRule", name=group.name, priority=priority,
-                override_action={"none": {}},
-                statement={"managed_rule_group_statement": {
-                    "name": group.name, "vendor_name": "AWS",
-                    **({"rule_action_override": [
-                        {"name": rule, "action_to_use": {"count": {}}}
-                        for rule in group.count_only]} if group.count_only else {})}},
-                visibility_config=_visibility(f"{name}-{group.name}"),
-            )
-            for priority, group in enumerate(MANAGED_RULE_GROUPS, start=1)
-        ]
-        web_acl = cdk.aws(module).Wafv2WebAcl(
-            self, "web-acl", name=name, scope="REGIONAL",
-            description="Managed rule groups and a rate limit per client IP (serverless-laravel)",
-            default_action={"allow": {}}, rule=[rate, *managed],
-            visibility_config=_visibility(name),
-        )
-        log_group = cdk.aws("cloudwatch_log_group").CloudwatchLogGroup(
-            self, "waf-logs", name=f"{WAF_LOG_PREFIX}{name}",
-            retention_in_days=log_retention_days,
-        )
-        logging = "wafv2_web_acl_logging_configuration"
-        cdk.aws(logging).Wafv2WebAclLoggingConfiguration(
-            self, "waf-logging", resource_arn=web_acl.arn,
-            log_destination_configs=[log_group.arn],
-            redacted_fields=[
-                cdk.struct(logging, "Wafv2WebAclLoggingConfigurationRedactedFields",
-                           single_header={"name": header})
-                for header in REDACTED_HEADERS
-            ],
-        )
+        web_acl, _ = logged_web_acl(self, name=name, metric=name, kind="REGIONAL", limit=limit,
+                                    managed_rules=True, log_retention_days=log_retention_days)
         return web_acl
