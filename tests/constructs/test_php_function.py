@@ -194,6 +194,10 @@ def test_vpc_role_statements_are_scoped(stacks: dict[str, Stack]) -> None:
         f"arn:aws:ec2:eu-west-1:{account}:security-group/sg-0123456789abcdef0"]
     assert statements["ManageInterfaces"]["resources"] == [
         f"arn:aws:ec2:eu-west-1:{account}:network-interface/*"]
+    assert statements["ManageInterfaces"]["condition"] == [{
+        "test": "ArnEquals", "variable": "ec2:Subnet",
+        "values": [f"arn:aws:ec2:eu-west-1:{account}:subnet/subnet-0a1b2c3d4e5f60718",
+                   f"arn:aws:ec2:eu-west-1:{account}:subnet/subnet-0f1e2d3c4b5a69788"]}]
     deny = statements["DenyInterfacesToCode"]
     assert deny["effect"] == "Deny" and deny["resources"] == ["*"]
     assert set(deny["actions"]) == {

@@ -459,6 +459,10 @@ class PhpFunction(Construct):
                 actions=("ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
                          "ec2:UnassignPrivateIpAddresses"),
                 resources=(f"{ec2}:network-interface/*",),
+                # ec2:Subnet is in the context of all three on network interfaces (the IAM
+                # service authorization reference): only the function's own subnets' ENIs.
+                conditions=(Condition("ArnEquals", "ec2:Subnet",
+                                      tuple(f"{ec2}:subnet/{s}" for s in vpc.subnet_ids)),),
             ),
             PolicyStatement(
                 sid="DenyInterfacesToCode", effect="Deny", actions=ENI_ACTIONS,
