@@ -169,6 +169,51 @@ def _shared(stack: Construct, id: str, create: Callable[[Construct, str], Any]) 
     return stack.node.try_find_child(id) or create(stack, id)
 
 
+def eni_statements(region: str, function_name: str, subnet_ids: Sequence[str],
+                   security_group_ids: Sequence[str]) -> list[PolicyStatement]:
+    """ENI management for a function in a VPC: in the role's own account, on its subnets and
+    security groups only, and denied to the function's own code.
+
+    Lambda calls EC2 for the ENIs outside the execution environment, without
+    ``lambda:SourceFunctionArn``; calls from the code carry it (Lambda developer guide, "Using
+    source function ARN to control function access behavior"), so the Deny leaves Lambda's work
+    alone and takes the ENI actions away from the code. ``ec2:Subnet`` is in the context of
+    delete and IP assignment on network interfaces (IAM service authorization reference).
+    """
+    partition = partition_of(region)
+    ec2 = f"arn:{partition}:ec2:{region}:{ACCOUNT}"
+    own_arn = f"arn:{partition}:lambda:{region}:{ACCOUNT}:function:{function_name}"
+    return [
+        PolicyStatement(
+            sid="DescribeNetwork",
+            actions=("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"),
+            resources=("*",),
+        ),
+        PolicyStatement(
+            sid="CreateInterfaces",
+            actions=("ec2:CreateNetworkInterface",),
+            resources=(
+                f"{ec2}:network-interface/*",
+                *(f"{ec2}:subnet/{s}" for s in subnet_ids),
+                *(f"{ec2}:security-group/{g}" for g in security_group_ids),
+            ),
+        ),
+        PolicyStatement(
+            sid="ManageInterfaces",
+            actions=("ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
+                     "ec2:UnassignPrivateIpAddresses"),
+            resources=(f"{ec2}:network-interface/*",),
+            conditions=(Condition("ArnEquals", "ec2:Subnet",
+                                  tuple(f"{ec2}:subnet/{s}" for s in subnet_ids)),),
+        ),
+        PolicyStatement(
+            sid="DenyInterfacesToCode", effect="Deny", actions=ENI_ACTIONS,
+            resources=("*",),
+            conditions=(Condition("ArnEquals", "lambda:SourceFunctionArn", (own_arn,)),),
+        ),
+    ]
+
+
 class PhpFunction(Construct):
     """A Bref PHP function: web (``fpm``), handler (``function``) or artisan (``console``).
 
@@ -428,48 +473,9 @@ class PhpFunction(Construct):
         return statements
 
     def _vpc_statements(self, vpc: VpcConfig) -> list[PolicyStatement]:
-        """ENI management in this account, on the function's subnets and security groups only,
-        and denied to the function's own code.
-
-        Lambda calls EC2 for the ENIs outside the execution environment, without
-        ``lambda:SourceFunctionArn``; calls from the code carry it (Lambda developer guide,
-        "Using source function ARN to control function access behavior"), so the Deny leaves
-        Lambda's work alone and takes the ENI actions away from PHP.
-        """
-        partition = partition_of(self.region)
-        ec2 = f"arn:{partition}:ec2:{self.region}:{ACCOUNT}"
-        own_arn = f"arn:{partition}:lambda:{self.region}:{ACCOUNT}:function:{self.function_name}"
-        return [
-            PolicyStatement(
-                sid="DescribeNetwork",
-                actions=("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"),
-                resources=("*",),
-            ),
-            PolicyStatement(
-                sid="CreateInterfaces",
-                actions=("ec2:CreateNetworkInterface",),
-                resources=(
-                    f"{ec2}:network-interface/*",
-                    *(f"{ec2}:subnet/{s}" for s in vpc.subnet_ids),
-                    *(f"{ec2}:security-group/{g}" for g in vpc.security_group_ids),
-                ),
-            ),
-            PolicyStatement(
-                sid="ManageInterfaces",
-                actions=("ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
-                         "ec2:UnassignPrivateIpAddresses"),
-                resources=(f"{ec2}:network-interface/*",),
-                # ec2:Subnet is in the context of all three on network interfaces (the IAM
-                # service authorization reference): only the function's own subnets' ENIs.
-                conditions=(Condition("ArnEquals", "ec2:Subnet",
-                                      tuple(f"{ec2}:subnet/{s}" for s in vpc.subnet_ids)),),
-            ),
-            PolicyStatement(
-                sid="DenyInterfacesToCode", effect="Deny", actions=ENI_ACTIONS,
-                resources=("*",),
-                conditions=(Condition("ArnEquals", "lambda:SourceFunctionArn", (own_arn,)),),
-            ),
-        ]
+        """ENI management in the function's subnets, denied to its own code."""
+        return eni_statements(self.region, self.function_name, vpc.subnet_ids,
+                              vpc.security_group_ids)
 
     @property
     def environment(self) -> dict[str, str]:

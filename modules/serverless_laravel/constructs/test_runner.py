@@ -30,7 +30,7 @@ from .function_options import check_sizing
 from .iam import Condition, Grantable, PolicyStatement, ServiceRole, grant_sid, sid_for
 from .naming import resource_name
 from .network import Connectable, Connections, PrivateSecurityGroup
-from .php_function import ACCOUNT, ENI_ACTIONS, RESERVED_ENV, VpcConfig, default_function_name
+from .php_function import RESERVED_ENV, VpcConfig, default_function_name, eni_statements
 from .secret_refs import SecretRef, is_safe_value
 from .stack import partition_of, region_of
 
@@ -485,8 +485,6 @@ class TestRunner(Construct):
 
     def _function_statements(self, tracing: bool, partition: str) -> list[PolicyStatement]:
         """Its log group, X-Ray, and the ENIs Lambda manages in its subnets (denied to PHP)."""
-        ec2 = f"arn:{partition}:ec2:{self.region}:{ACCOUNT}"
-        own = f"arn:{partition}:lambda:{self.region}:{ACCOUNT}:function:{self.function_name}"
         statements = [PolicyStatement(sid="WriteOwnLogs",
                                       actions=("logs:CreateLogStream", "logs:PutLogEvents"),
                                       resources=(f"{self.log_group.arn}:*",))]
@@ -495,20 +493,8 @@ class TestRunner(Construct):
                 sid="WriteTraces", actions=("xray:PutTraceSegments", "xray:PutTelemetryRecords"),
                 resources=("*",)))
         groups = (*self.vpc.security_group_ids, self.security_group.group_id)
-        return [*statements,
-                PolicyStatement(sid="DescribeNetwork", actions=(
-                    "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"), resources=("*",)),
-                PolicyStatement(sid="CreateInterfaces", actions=("ec2:CreateNetworkInterface",),
-                                resources=(f"{ec2}:network-interface/*",
-                                           *(f"{ec2}:subnet/{s}" for s in self.vpc.subnet_ids),
-                                           *(f"{ec2}:security-group/{g}" for g in groups))),
-                PolicyStatement(sid="ManageInterfaces", actions=(
-                    "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
-                    "ec2:UnassignPrivateIpAddresses"),
-                    resources=(f"{ec2}:network-interface/*",)),
-                PolicyStatement(sid="DenyInterfacesToCode", effect="Deny", actions=ENI_ACTIONS,
-                                resources=("*",), conditions=(Condition(
-                                    "ArnEquals", "lambda:SourceFunctionArn", (own,)),))]
+        return [*statements, *eni_statements(self.region, self.function_name,
+                                             self.vpc.subnet_ids, groups)]
 
     def _run_statements(self, kms_key_arn: str | None) -> list[PolicyStatement]:
         """Write results under ``runs/`` only: no read, list or delete."""
