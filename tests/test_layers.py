@@ -147,3 +147,10 @@ def test_every_configuration_error_is_built_by_the_one_helper() -> None:
             if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "ConfigurationError":
                 offenders.append(f"{path.relative_to(LIBRARY)}:{node.lineno}")
     assert offenders == []
+
+
+def test_no_module_imports_click() -> None:
+    """Typer ships its own click; a plain ``import click`` breaks an installed wheel."""
+    offenders = [f"{path.relative_to(LIBRARY)}: {module}" for path in MODULES
+                 for module, _ in imports(path) if module.split(".")[0] == "click"]
+    assert offenders == []

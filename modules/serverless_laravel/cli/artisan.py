@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated
 
-import click
 import typer
 from typer.core import TyperCommand
 
@@ -21,7 +20,7 @@ if TYPE_CHECKING:
 class RawArgsCommand(TyperCommand):
     """Keeps the arguments as typed, so option order can be checked after parsing."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
         ctx.meta["raw_args"] = list(args)
         return super().parse_args(ctx, args)
 
