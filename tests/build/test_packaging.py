@@ -413,8 +413,10 @@ def test_default_excludes(tmp_path: Path) -> None:
         ".phpunit.cache/test-results",
         "bootstrap/cache/config.php",
         "storage/app/public/avatar.txt",
+        ".envrc",
+        "infra/prod.tfvars",
     ]
-    kept = ["config/env.php", "app/testsuite.php", ".envrc",
+    kept = ["config/env.php", "app/testsuite.php",
             "bootstrap/cache/packages.php", "bootstrap/cache/services.php"]
     app = write_tree(tmp_path / "app", {**LARAVEL, **dict.fromkeys(junk + kept, b"x")})
     package = package_app(app, cache_dir=tmp_path / "cache")

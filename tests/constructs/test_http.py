@@ -475,6 +475,7 @@ def test_the_api_refuses_requests_without_the_origin_secret(stacks: dict[str, St
     assert authorizer["authorizer_uri"] == ref(stack, "aws_lambda_function",
                                                "http/origin-verify/function", "invoke_arn")
     assert (function["runtime"], function["handler"]) == ("python3.12", "origin_verify.handler")
+    assert function["reserved_concurrent_executions"] == 10
     assert function["environment"]["variables"] == {
         "ORIGIN_VERIFY_PARAMETER": "/serverless-laravel/front-cdn/origin-verify",
         "ORIGIN_VERIFY_HEADER": "x-origin-verify"}

@@ -445,3 +445,17 @@ def test_an_operator_role_can_be_let_past_the_send_guard(empty: LaravelStack) ->
                   if name.startswith("jobs_queue-policy-document")]
     [condition] = document["statement"][1]["condition"]
     assert condition["values"][1:] == ["arn:aws:iam::111122223333:role/ops-redrive"]
+
+
+@pytest.mark.parametrize("command", [
+    "schedule:run; php artisan db:wipe --force", "schedule:run && echo x", "about $(id)",
+    "about `id`", "-n migrate:fresh", "--env=prod db:wipe",
+])
+def test_a_scheduled_command_is_one_plain_artisan_command(empty: LaravelStack,
+                                                          command: str) -> None:
+    console = PhpFunction(empty, "console", image_uri=IMAGE, runtime="console")
+    before = len(empty.node.children)
+    with pytest.raises(ConfigurationError) as error:
+        Scheduler(empty, "bad", console=console, command=command)
+    assert error.value.code in {"scheduler.command.shell", "scheduler.command.dangerous"}
+    assert len(empty.node.children) == before

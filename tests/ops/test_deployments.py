@@ -99,3 +99,13 @@ def test_cli_refusals_change_nothing(lam: Any, argv: list[str], code: int) -> No
     result = runner.invoke(app, argv)
     assert result.exit_code == code
     assert lam.get_alias(FunctionName="shop-web", Name="live")["FunctionVersion"] == "3"
+
+
+def test_a_rollback_of_several_functions_moves_none_when_one_cannot(lam: Any) -> None:
+    lam.create_function(FunctionName="shop-console", Runtime="provided.al2023",
+                        Role=lam.get_function(FunctionName="shop-web")["Configuration"]["Role"],
+                        Handler="artisan", Code={"ZipFile": _zip("c1")}, Publish=True)
+    lam.create_alias(FunctionName="shop-console", Name="live", FunctionVersion="1")
+    with pytest.raises(ConfigurationError):
+        deployments.rollback_all(lam, ["shop-web", "shop-console"])
+    assert lam.get_alias(FunctionName="shop-web", Name="live")["FunctionVersion"] == "3"

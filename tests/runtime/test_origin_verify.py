@@ -74,3 +74,13 @@ def test_mismatches_do_not_hammer_ssm_within_the_interval(
     for _ in range(5):
         assert not origin_verify.handler(request({"x-origin-verify": "x" * 64}))["isAuthorized"]
     assert reads == []
+
+
+def test_an_old_secret_stops_matching_once_the_cache_is_too_old(
+    secret: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ORIGIN_VERIFY_MAX_AGE_SECONDS", "0")
+    assert origin_verify.handler(request({"x-origin-verify": secret}))["isAuthorized"]
+    boto3.client("ssm").put_parameter(Name=PARAMETER, Value="d" * 64, Type="SecureString",
+                                      Overwrite=True)
+    assert not origin_verify.handler(request({"x-origin-verify": secret}))["isAuthorized"]

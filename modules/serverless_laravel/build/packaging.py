@@ -106,6 +106,8 @@ DEFAULT_EXCLUDES: tuple[str, ...] = (
     ".netrc",
     "*.tfstate",
     "*.tfstate.*",
+    "*.tfvars",
+    ".envrc",
     "/database/*.sqlite",
     "/storage/app/*",
     "/public/storage",
@@ -875,8 +877,9 @@ def package_app(
     """Zip ``app`` for Lambda: reproducible bytes, size checked first, reused when unchanged.
 
     ``exclude`` adds gitignore-style patterns to ``DEFAULT_EXCLUDES``; ``KEY_FILES`` stay out
-    of everything but ``vendor/``, and a file holding a private key is refused unless a pattern
-    of ``allow_credentials`` names it. The zip lives in
+    of everything but ``vendor/``, and a key file there holding a PEM private key is refused
+    unless a pattern of ``allow_credentials`` names it (binary keystores and keys inside other
+    files are not detected: keep them out of ``vendor/``). The zip lives in
     ``cache_dir`` (default ``$SERVERLESS_LARAVEL_CACHE``, else ``./.serverless-laravel/packages``)
     under a key hashed from every included file's path, x bit and content, never from mtimes.
     Beside it, a stat cache per app (see ``stat_cache``) spares re-reading unchanged files.

@@ -59,14 +59,14 @@ def rollback_command(
     from botocore.exceptions import BotoCoreError, ClientError
 
     from ..errors import ConfigurationError
-    from ..ops.deployments import NOT_ROLLED_BACK, lambda_client, rollback
+    from ..ops.deployments import NOT_ROLLED_BACK, lambda_client, rollback_all
 
     if to is not None and len(function) != 1:
         raise fail_with("--to names a version of one function: pass a single --function",
                         EXIT_BAD_INPUT)
     try:
         client = lambda_client(region)
-        done = [rollback(client, name, to) for name in function]
+        done = rollback_all(client, list(function), to)
     except ConfigurationError as error:
         raise fail_with(error, EXIT_BAD_INPUT) from error
     except (ClientError, BotoCoreError) as error:

@@ -81,6 +81,11 @@ class PrivateBucket(Construct):
             )
         if versioned or expire_after_days is not None:
             self._lifecycle(noncurrent_version_days if versioned else None, expire_after_days)
+        # Object events to the account's default EventBridge bus: no charge until a rule
+        # matches, and an alert on, say, deletions in the storage bucket is one rule away.
+        cdk.aws("s3_bucket_notification").S3BucketNotification(
+            self, "events", bucket=self.bucket.id, eventbridge=True,
+        )
         self._policy_statements: list[dict[str, object]] = [
             deny_insecure_transport("s3:*", [self.bucket.arn, f"{self.bucket.arn}/*"])
         ]

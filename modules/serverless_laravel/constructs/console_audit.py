@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from .. import cdk
 from ..cdk import Construct
-from ..checks import check_bool, check_kms_key_arn, check_optional_int
+from ..checks import check_bool, check_int, check_kms_key_arn
 from ..errors import config_error
 from .buckets import PrivateBucket
 from .function_options import LOG_RETENTION_DAYS
@@ -86,8 +86,8 @@ class ConsoleAudit(Construct):
                               "arn:aws:iam::<account>:role/<name>")
         emails = _check_list(alert_emails, "alert_emails", _EMAIL, "ops@example.com")
         check_kms_key_arn(WHERE, kms_key_arn)
-        check_optional_int(WHERE, "retention_days", retention_days, 1, 3650,
-                           "pass the days trail files are kept, e.g. 365")
+        check_int(WHERE, "retention_days", retention_days, 1, 3650,
+                  "pass the days trail files are kept, e.g. 365")
         return callers, emails
 
     def expect(self, role_arn: str) -> None:
@@ -122,9 +122,10 @@ class ConsoleAudit(Construct):
         module = "cloudtrail"
         self.trail = cdk.aws(module).Cloudtrail(
             self, "trail", name=name, s3_bucket_name=self.bucket.name,
-            enable_log_file_validation=True, include_global_service_events=False,
-            # Only this function's data events are selected, so covering every region costs
-            # nothing and catches an invocation through another region's endpoint of the ARN.
+            # Only this function's data events are selected (no management events), so a
+            # multi-region trail with global service events logs nothing more and costs nothing
+            # more; CloudTrail requires the two settings together.
+            enable_log_file_validation=True, include_global_service_events=True,
             is_multi_region_trail=True, kms_key_id=kms_key_arn,
             sns_topic_name=self.deliveries.name,
             cloud_watch_logs_group_arn=f"{self.log_group.arn}:*",
@@ -162,16 +163,17 @@ class ConsoleAudit(Construct):
         )
         self.deliveries = cdk.aws("sns_topic").SnsTopic(
             self, "deliveries", name=f"{name[:230]}-deliveries",
-            kms_master_key_id="alias/aws/sns",
         )
         self._deliveries_policy = _publish_policy(
             self, "deliveries-policy", self.deliveries, "cloudtrail.amazonaws.com", trail_arn)
 
     def _alert(self, emails: tuple[str, ...]) -> None:
         """An encrypted topic, a rule matching unexpected callers, and the topic's policy."""
+        # Not encrypted with a key: EventBridge can publish to an encrypted topic only with a
+        # customer managed key whose policy admits it (the AWS-managed aws/sns key's policy
+        # cannot), and the messages are invocation metadata, sent over TLS.
         self.topic = cdk.aws("sns_topic").SnsTopic(
             self, "alerts", name=f"{self._name[:230]}-alerts",
-            kms_master_key_id="alias/aws/sns",
         )
         for index, email in enumerate(emails):
             cdk.aws("sns_topic_subscription").SnsTopicSubscription(
@@ -179,7 +181,7 @@ class ConsoleAudit(Construct):
                 endpoint=email,
             )
         self.rule = cdk.aws("cloudwatch_event_rule").CloudwatchEventRule(
-            self, "unexpected-invocation", name=f"{self._name[:50]}-console-invoked",
+            self, "unexpected-invocation", name=f"{self._name[:48]}-console-invoked",
             description="The console function was invoked by an unexpected caller",
             event_pattern=self._pattern(),
         )
@@ -197,8 +199,13 @@ class ConsoleAudit(Construct):
                 {"prefix": self.function.function_name}, {"prefix": self.function.arn}]},
         }
         if self._callers:
-            detail["userIdentity"] = {"sessionContext": {"sessionIssuer": {
-                "arn": [{"anything-but": list(self._callers)}]}}}
+            # A role session other than the expected ones, or any caller that is not a role
+            # session at all (IAM users, root: they carry no sessionIssuer).
+            detail["$or"] = [
+                {"userIdentity": {"sessionContext": {"sessionIssuer": {
+                    "arn": [{"anything-but": list(self._callers)}]}}}},
+                {"userIdentity": {"type": [{"anything-but": ["AssumedRole"]}]}},
+            ]
         return cdk.Fn.jsonencode({
             "source": ["aws.lambda"], "detail-type": ["AWS API Call via CloudTrail"],
             "detail": detail,

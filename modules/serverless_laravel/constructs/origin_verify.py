@@ -28,6 +28,7 @@ RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime"
 HANDLER_FILE = "origin_verify.py"
 PYTHON_RUNTIME = "python3.12"
 MAX_CACHE_SECONDS = 3600
+AUTHORIZER_CONCURRENCY = 10
 
 
 def _package_handler() -> Package:
@@ -81,6 +82,10 @@ class OriginVerifyAuthorizer(Construct):
             description="Refuses API requests that bypassed CloudFront (serverless-laravel)",
             runtime=PYTHON_RUNTIME, handler="origin_verify.handler", architectures=["arm64"],
             memory_size=128, timeout=5, filename=asset.path,
+            # Random header values miss the verdict cache and invoke the authorizer: a cap
+            # keeps such a flood from taking the account's concurrency from the PHP functions
+            # (legitimate requests carry the one cached value and rarely invoke it).
+            reserved_concurrent_executions=AUTHORIZER_CONCURRENCY,
             source_code_hash=package.source_code_hash,
             tracing_config={"mode": "Active"},
             environment={"variables": {"ORIGIN_VERIFY_PARAMETER": parameter_name,

@@ -39,6 +39,7 @@ LAMBDA_EVENT_AGE = (60, 21_600)
 _RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 _CRON = re.compile(r"^cron\(\S+( \S+){5}\)$")
 _AT = re.compile(r"^at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\)$")
+_SHELL = re.compile(r"[;&|$`<>\\'\"\n\r(){}*?\[\]~#]")
 _TIMEZONE = re.compile(r"^(UTC|[A-Z][A-Za-z_]+(/[A-Za-z0-9_+-]+){1,2})$")
 
 
@@ -121,7 +122,16 @@ class Scheduler(Construct):
                 WHERE, "command", command, "must be a non-empty artisan command line",
                 "pass e.g. 'schedule:run'",
             )
-        denied = dangerous_artisan_command(command.split()[0])
+        if _SHELL.search(command):
+            raise config_error(
+                WHERE, "command", command,
+                "Bref runs the console payload through /bin/sh, so shell syntax (; & | $ ` < > "
+                "quotes, newlines) would run more than one artisan command",
+                "schedule one artisan command line of plain words, e.g. 'schedule:run'",
+                kind="shell",
+            )
+        name = next((word for word in command.split() if not word.startswith("-")), "")
+        denied = dangerous_artisan_command(name)
         if denied is not None:
             raise config_error(
                 WHERE, "command", command,

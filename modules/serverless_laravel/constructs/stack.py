@@ -21,6 +21,10 @@ def partition_of(region: str) -> str:
         return "aws-cn"
     if region.startswith("us-gov-"):
         return "aws-us-gov"
+    if region.startswith("us-isob-"):
+        return "aws-iso-b"
+    if region.startswith("us-iso-"):
+        return "aws-iso"
     return "aws"
 
 
@@ -43,7 +47,8 @@ def check_region(region: Any, where: str = "LaravelStack") -> str:
 
 @dataclass(frozen=True)
 class S3State:
-    """Terraform state in S3: encrypted, locked with S3's lock file (no DynamoDB table).
+    """Terraform state in S3: encrypted, locked with S3's lock file (no DynamoDB table; needs
+    Terraform 1.10 or later).
 
     * ``bucket``: an existing bucket (3..63 lowercase letters, digits, dots and hyphens).
     * ``key``: the state object (default ``<stack id>/terraform.tfstate``).

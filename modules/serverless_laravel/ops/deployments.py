@@ -16,6 +16,8 @@ from ..errors import config_error
 WHERE = "serverless-laravel rollback"
 LIVE_ALIAS = "live"
 NOT_ROLLED_BACK = (
+    "the next `terraform apply` of a changed function: it publishes a new version and points "
+    "live at it again, so ship the fix before applying",
     "database migrations (roll them back with a new migration, never migrate:rollback in "
     "production without a plan)",
     "infrastructure changes (queues, buckets, IAM, the API): apply an earlier commit",
@@ -78,8 +80,23 @@ def list_deployments(client: Any, function: str) -> list[Deployment]:
             for v in reversed(_versions(client, function))]
 
 
+def rollback_all(client: Any, functions: list[str], to: str | None = None) -> list[Rollback]:
+    """Roll every function back, or none: all targets are found (and checked) before the first
+    alias moves."""
+    planned = [plan_rollback(client, name, to) for name in functions]
+    for step in planned:
+        client.update_alias(FunctionName=step.function, Name=LIVE_ALIAS,
+                            FunctionVersion=step.to_version)
+    return planned
+
+
 def rollback(client: Any, function: str, to: str | None = None) -> Rollback:
     """Point ``live`` at version ``to``, else at the newest version older than the live one."""
+    return rollback_all(client, [function], to)[0]
+
+
+def plan_rollback(client: Any, function: str, to: str | None = None) -> Rollback:
+    """Where ``live`` would move, without moving it."""
     live = live_version(client, function)
     versions = [v["Version"] for v in _versions(client, function)]
     if to is None:
@@ -96,5 +113,4 @@ def rollback(client: Any, function: str, to: str | None = None) -> Rollback:
             WHERE, "to", to, f"is not a published version of {function} ({', '.join(versions)})",
             "pick one listed by `serverless-laravel deployments`", kind="unknown_version",
         )
-    client.update_alias(FunctionName=function, Name=LIVE_ALIAS, FunctionVersion=to)
     return Rollback(function, live, to)

@@ -2,13 +2,15 @@
 
 CloudFront adds the header (``X-Origin-Verify``) with a value Terraform generated and keeps in
 an SSM SecureString; a request sent straight to the execute-api endpoint lacks it and is
-refused with 403 before any PHP runs. Runs on Lambda's Python runtime: standard library and
-boto3 only. Configuration, from the environment:
+refused before any PHP runs (401 without the header, 403 with a wrong value). Runs on
+Lambda's Python runtime: standard library and boto3 only. Configuration, from the environment:
 
 * ``ORIGIN_VERIFY_PARAMETER``: the SSM parameter name holding the secret.
 * ``ORIGIN_VERIFY_HEADER``: the header name (default ``x-origin-verify``).
 * ``ORIGIN_VERIFY_REFRESH_SECONDS``: after a mismatch, the secret is read again at most this
   often (default 60), so a rotated secret is honoured without waiting for a cold start.
+* ``ORIGIN_VERIFY_MAX_AGE_SECONDS``: the cached secret is read again once it is this old
+  (default 300), so an old value stops matching after a rotation on warm containers too.
 """
 
 from __future__ import annotations
@@ -33,7 +35,9 @@ def _read_secret() -> bytes:
 
 def _matches(given: str) -> bool:
     """Constant-time comparison with the cached secret, re-read once after a stale mismatch."""
-    secret = _cache["secret"] or _read_secret()
+    max_age = float(os.environ.get("ORIGIN_VERIFY_MAX_AGE_SECONDS", "300"))
+    stale = time.monotonic() - _cache["read_at"] >= max_age
+    secret = _read_secret() if stale or not _cache["secret"] else _cache["secret"]
     if hmac.compare_digest(given.encode(), secret):
         return True
     refresh = float(os.environ.get("ORIGIN_VERIFY_REFRESH_SECONDS", "60"))
