@@ -13,6 +13,7 @@ import typer
 from . import artisan, assets, deployments, package
 from . import compare as compare_cli
 from . import db as db_cli
+from . import logs as logs_cli
 from . import scan as scan_cli
 from . import test_run as test_run_cli
 
@@ -59,6 +60,7 @@ app.command(
 app.command("scan")(scan_cli.scan_command)
 app.command("compare")(compare_cli.compare_command)
 app.command("test-run")(test_run_cli.run_tests_command)
+app.command("logs")(logs_cli.logs_command)
 
 
 def main() -> None:
