@@ -15,6 +15,7 @@ from . import compare as compare_cli
 from . import db as db_cli
 from . import logs as logs_cli
 from . import scan as scan_cli
+from . import secret as secret_cli
 from . import test_run as test_run_cli
 
 app = typer.Typer(
@@ -53,6 +54,7 @@ app.command("deployments")(deployments.deployments_command)
 app.command("rollback")(deployments.rollback_command)
 app.add_typer(assets.cli, name="assets")
 app.add_typer(db_cli.cli, name="db")
+app.add_typer(secret_cli.cli, name="secret")
 app.command(
     "artisan", cls=artisan.RawArgsCommand,
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
