@@ -30,6 +30,7 @@ from .http_api import (
     check_retention,
 )
 from .php_function import default_function_name
+from .secret_refs import generated_secret
 from .stack import region_of
 from .waf import logged_web_acl
 
@@ -38,6 +39,7 @@ WHERE = "Assets"
 DEFAULT_STATIC_PATHS: tuple[str, ...] = (
     "/build/*", "/css/*", "/js/*", "/images/*", "/favicon.ico", "/robots.txt",
 )
+
 PRICE_CLASSES: tuple[str, ...] = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
 # AWS-managed CloudFront policies, by id.
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
@@ -302,13 +304,12 @@ class Assets(Construct):
         ``terraform apply -replace=<this parameter's address>``.
         """
         self.origin_secret_name = f"/serverless-laravel/{self._name}/origin-verify"
-        half = cdk.Fn.replace(cdk.Fn.uuid(), "-", "")
         return cdk.aws("ssm_parameter").SsmParameter(
             self, "origin-secret", name=self.origin_secret_name, type="SecureString",
             tier="Standard",
             description=f"{ORIGIN_VERIFY_HEADER} value CloudFront sends to the API "
                         "(serverless-laravel)",
-            value=cdk.Fn.join("", [half, cdk.Fn.replace(cdk.Fn.uuid(), "-", "")]),
+            value=generated_secret(),
             lifecycle={"ignore_changes": ["value"]},
         )
 

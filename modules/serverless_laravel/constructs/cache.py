@@ -24,6 +24,7 @@ from .fargate.environment import ContainerConsumer, ContainerEnvironment
 from .iam import Grantable, PolicyStatement, grant_sid
 from .network import Connectable, Connections, PrivateSecurityGroup
 from .php_function import PhpFunction
+from .secret_refs import generated_secret
 from .stack import partition_of, region_of
 from .wiring import account_of, resource_name, set_environment
 
@@ -155,11 +156,10 @@ class RedisCache(Construct):
             description=f"Password of the {self.username} user of the {self.engine} cache",
             kms_key_id=self.kms_key_arn, recovery_window_in_days=7,
         )
-        half = cdk.Fn.replace(cdk.Fn.uuid(), "-", "")
         self.secret_version = cdk.aws("secretsmanager_secret_version") \
             .SecretsmanagerSecretVersion(
                 self, "password-value", secret_id=self.secret.id,
-                secret_string=cdk.Fn.join("", [half, cdk.Fn.replace(cdk.Fn.uuid(), "-", "")]),
+                secret_string=generated_secret(),
                 lifecycle={"ignore_changes": ["secret_string"]},
             )
         self.secret_arn: str = self.secret.arn

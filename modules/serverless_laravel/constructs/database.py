@@ -54,6 +54,7 @@ from .fargate.environment import ContainerConsumer, ContainerEnvironment
 from .iam import Condition, Grantable, PolicyStatement, ServiceRole, grant_sid, policy_document
 from .network import Connectable, Connections, PrivateSecurityGroup, ingress_into
 from .php_function import ACCOUNT, PhpFunction
+from .secret_refs import generated_secret
 from .stack import partition_of, region_of
 from .wiring import account_of, check_functions, resource_name, set_environment
 
@@ -176,12 +177,6 @@ class DatabaseLogin:
 def _account(arn: str) -> str:
     """The account of an ARN: read now when it is known, else a Terraform expression."""
     return account_of(arn) if cdk.is_token(arn) else arn.split(":")[4]
-
-
-def _generated_password() -> str:
-    """64 hex characters (256 random bits) from Terraform's ``uuid()``, once, at first apply."""
-    half = cdk.Fn.replace(cdk.Fn.uuid(), "-", "")
-    return cdk.Fn.join("", [half, cdk.Fn.replace(cdk.Fn.uuid(), "-", "")])
 
 
 def _check_instance_class(where: str, value: Any) -> str:
@@ -473,7 +468,7 @@ class Database(Construct):
         cdk.aws("secretsmanager_secret_version").SecretsmanagerSecretVersion(
             self, f"{id}-value", secret_id=secret.id,
             secret_string=cdk.Fn.jsonencode(
-                {"username": username, PASSWORD_KEY: _generated_password()}),
+                {"username": username, PASSWORD_KEY: generated_secret()}),
             lifecycle={"ignore_changes": ["secret_string"]},
         )
         return DatabaseLogin(username, secret.arn, secret.name)

@@ -224,3 +224,11 @@ class SecretRef:
                 resources=(self.kms_key_arn,),
             ))
         return statements
+
+
+def generated_secret() -> str:
+    """64 hex characters (256 random bits) from Terraform's ``uuid()`` (crypto/rand, no API call,
+    no extra provider), evaluated at the first apply; pair it with ``ignore_changes`` so it stays.
+    The value lives in the Terraform state, never in the synthesized JSON."""
+    half = cdk.Fn.replace(cdk.Fn.uuid(), "-", "")
+    return cdk.Fn.join("", [half, cdk.Fn.replace(cdk.Fn.uuid(), "-", "")])
