@@ -24,6 +24,7 @@ _EXPORTS: dict[str, str] = {
     "Grantable": "constructs.iam",
     "PolicyStatement": "constructs.iam",
     "ServiceRole": "constructs.iam",
+    "GitHubDeployRole": "constructs.github_oidc",
     "LaravelApp": "constructs.laravel_app",
     "Package": "build.packaging",
     "package_app": "build.packaging",

@@ -138,21 +138,33 @@ class Grantable(Protocol):
 
 
 class ServiceRole(Construct):
-    """An IAM role assumable by one AWS service, with one inline policy built from statements."""
+    """An IAM role assumable by one AWS service, with one inline policy built from statements.
+
+    ``federated`` (an OIDC provider's ARN) instead of ``service`` makes it a web-identity role
+    (``sts:AssumeRoleWithWebIdentity``), e.g. for GitHub Actions; its ``trust_conditions`` must
+    then pin the token's audience and subject.
+    """
 
     def __init__(
         self,
         scope: Construct,
         id: str,
         *,
-        service: str,
+        service: str | None = None,
         statements: Sequence[PolicyStatement],
         name_prefix: str | None = None,
         permissions_boundary: str | None = None,
         trust_conditions: Sequence[Condition] = (),
+        federated: str | None = None,
+        max_session_duration: int | None = None,
     ) -> None:
         """``trust_conditions`` narrow who may pass the service the role (``aws:SourceAccount``,
         ``aws:SourceArn``): the guard against the confused deputy."""
+        if (service is None) == (federated is None):
+            raise config_error("ServiceRole", "service", service,
+                               "exactly one of service and federated must be given",
+                               "pass service='lambda.amazonaws.com' or federated=<provider ARN>",
+                               kind="principal")
         super().__init__(scope, id)
         self._statements: dict[str, PolicyStatement] = {}
         trust: dict[str, object] = {
@@ -161,6 +173,9 @@ class ServiceRole(Construct):
             "actions": ["sts:AssumeRole"],
             "principals": [{"type": "Service", "identifiers": [service]}],
         }
+        if federated is not None:
+            trust.update(sid="AssumedByWebIdentity", actions=["sts:AssumeRoleWithWebIdentity"],
+                         principals=[{"type": "Federated", "identifiers": [federated]}])
         if trust_conditions:
             trust["condition"] = [c.to_block() for c in trust_conditions]
         assume = policy_document(self, "assume", [trust])
@@ -170,6 +185,7 @@ class ServiceRole(Construct):
             name_prefix=name_prefix,
             assume_role_policy=assume.json,
             permissions_boundary=permissions_boundary,
+            max_session_duration=max_session_duration,
         )
         self._document = policy_document(self, "policy", [])
         self.policy = cdk.aws("iam_role_policy").IamRolePolicy(
