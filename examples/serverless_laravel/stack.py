@@ -80,6 +80,9 @@ class ServerlessLaravelStack(LaravelStack):
         for function in self.laravel.functions:
             self.cache.connect(function)
             self.proxy.connect(function, migrations=function is self.laravel.console)
+        # Alarms on the queue (dead letters, oldest job) and the proxy's client connections.
+        self.laravel.monitoring.watch_queue(self.jobs)
+        self.laravel.monitoring.watch_proxy(self.proxy)
         outputs = {
             "worker_function": self.jobs.function.function.function_name,
             "queue_url": self.jobs.url,

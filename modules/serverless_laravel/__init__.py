@@ -54,6 +54,8 @@ _EXPORTS: dict[str, str] = {
     "SecurityWarning": "errors",
     "OriginVerifyAuthorizer": "constructs.origin_verify",
     "ConsoleAudit": "constructs.console_audit",
+    "Monitoring": "constructs.monitoring",
+    "AlarmThresholds": "constructs.monitoring",
     "TestRunner": "constructs.test_runner",
     "RunnerCommand": "constructs.test_runner",
     "ConnectionBudget": "analysis.connection_budget",

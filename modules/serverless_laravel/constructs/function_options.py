@@ -19,6 +19,7 @@ MEMORY_RANGE = (128, 10_240)
 TIMEOUT_RANGE = (1, 900)
 EPHEMERAL_RANGE = (512, 10_240)
 RESERVED_CONCURRENCY_RANGE = (0, 1_000_000)
+PROVISIONED_CONCURRENCY_RANGE = (0, 10_000)
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
                       1827, 2192, 2557, 2922, 3288, 3653)
 MAX_DESCRIPTION = 256
@@ -27,7 +28,8 @@ MAX_DESCRIPTION = 256
 def check_sizing(where: str, *, memory_size: Any = None, timeout: Any = None,
                  ephemeral_storage_mb: Any = None, reserved_concurrency: Any = None,
                  log_retention_days: Any = None, tracing: Any = None,
-                 description: Any = None, architecture: Any = None) -> None:
+                 description: Any = None, architecture: Any = None,
+                 provisioned_concurrency: Any = None) -> None:
     """The rules every function's settings follow; ``None`` means "not given"."""
     check_optional_int(where, "memory_size", memory_size, *MEMORY_RANGE, unit="MB",
                        why="Lambda's range")
@@ -38,6 +40,7 @@ def check_sizing(where: str, *, memory_size: Any = None, timeout: Any = None,
     check_optional_int(where, "reserved_concurrency", reserved_concurrency,
                        *RESERVED_CONCURRENCY_RANGE, "pass e.g. 100, or None for no reservation",
                        why="0 disables the function")
+    check_provisioned(where, provisioned_concurrency, reserved_concurrency)
     if log_retention_days is not None and log_retention_days not in LOG_RETENTION_DAYS:
         raise config_error(
             where, "log_retention_days", log_retention_days,
@@ -57,6 +60,22 @@ def check_sizing(where: str, *, memory_size: Any = None, timeout: Any = None,
         )
 
 
+def check_provisioned(where: str, provisioned: Any, reserved: Any) -> None:
+    """Provisioned environments: 0 (off) or more, never more than the reserved concurrency."""
+    check_optional_int(where, "provisioned_concurrency", provisioned,
+                       *PROVISIONED_CONCURRENCY_RANGE,
+                       "pass e.g. 5 warm environments, or 0 for none", unit="environments",
+                       why="0 turns it off")
+    if provisioned and isinstance(reserved, int) and provisioned > reserved:
+        raise config_error(
+            where, "provisioned_concurrency", provisioned,
+            f"must not exceed reserved_concurrency ({reserved}): Lambda refuses to keep more "
+            "environments warm than the function may run",
+            f"lower provisioned_concurrency to at most {reserved}, or raise "
+            "reserved_concurrency", kind="exceeds_reserved",
+        )
+
+
 @dataclass(frozen=True)
 class FunctionOptions:
     """How one function is sized and run; ``None`` keeps the construct's default.
@@ -70,6 +89,9 @@ class FunctionOptions:
     * ``log_retention_days``: one of CloudWatch's values (default 30).
     * ``tracing``: X-Ray active tracing (default on).
     * ``description``: at most 256 characters (default per runtime).
+    * ``provisioned_concurrency``: environments kept initialized on the ``live`` alias,
+      0..10,000 (default 0: off), at most ``reserved_concurrency`` when both are set; billed
+      while provisioned (docs/performance.md).
     """
 
     memory_size: int | None = None
@@ -81,6 +103,7 @@ class FunctionOptions:
     log_retention_days: int | None = None
     tracing: bool | None = None
     description: str | None = None
+    provisioned_concurrency: int | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.environment, Mapping):
@@ -96,6 +119,7 @@ class FunctionOptions:
             reserved_concurrency=self.reserved_concurrency,
             log_retention_days=self.log_retention_days, tracing=self.tracing,
             description=self.description, architecture=self.architecture,
+            provisioned_concurrency=self.provisioned_concurrency,
         )
 
     def props(self) -> dict[str, Any]:

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from .. import cdk
 from ..build.bref import LARAVEL_BRIDGE, read_installed_packages, require_package
 from ..cdk import Construct
-from ..checks import check_bool
+from ..checks import check_bool, check_int
 from ..errors import config_error
 from .assets import (
     DEFAULT_STATIC_PATHS,
@@ -31,6 +32,7 @@ from .buckets import PrivateBucket
 from .console_audit import ConsoleAudit
 from .function_options import FunctionOptions, check_options, merge_deprecated
 from .http_api import MAX_WEB_TIMEOUT, HttpApi, check_retention, check_throttling
+from .monitoring import AlarmThresholds, Monitoring, check_emails, check_thresholds
 from .php_function import ENV_BYTES_LIMIT, PhpFunction, VpcConfig
 from .secret_refs import SecretRef, is_secret_name
 from .stack import partition_of, region_of
@@ -45,6 +47,9 @@ MANAGED_ENV = frozenset({
 STORAGE_BUCKET_PREFIX = "laravel-storage-"
 ASSETS_BUCKET_PREFIX = "laravel-assets-"
 REQUIRED_SECRETS: tuple[str, ...] = ("APP_KEY",)
+OCTANE_HANDLER = "Bref\\LaravelBridge\\Http\\OctaneHandler"
+OCTANE_PACKAGE = "laravel/octane"
+LOOP_MAX_RANGE = (1, 100_000)
 _ENV_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
@@ -153,7 +158,16 @@ class LaravelApp(Construct):
         console_timeout: int | None = None,
         web_reserved_concurrency: int | None = None,
         console_reserved_concurrency: int | None = None,
+        monitoring: bool = True,
+        alarm_thresholds: AlarmThresholds | None = None,
+        octane: bool = False,
+        octane_loop_max: int = 250,
     ) -> None:
+        """``monitoring`` (default on) adds alarms and a dashboard (``Monitoring``), notifying
+        ``alert_emails`` too, with ``alarm_thresholds`` (``AlarmThresholds``, defaults there).
+        ``octane=True`` runs the web function on Bref's Octane handler (needs laravel/octane)
+        with ``BREF_LOOP_MAX=octane_loop_max`` (1..100,000 requests per PHP process, default
+        250): docs/performance.md has the trade-offs."""
         self.region = region_of(scope, None, "LaravelApp")
         self.name = name or id
         web = merge_deprecated(WHERE, "web", check_options(WHERE, "web", web), {
@@ -165,6 +179,11 @@ class LaravelApp(Construct):
             "console_reserved_concurrency": ("reserved_concurrency",
                                              console_reserved_concurrency)})
         self._check_functions(app, web, console)
+        check_bool(WHERE, "monitoring", monitoring)
+        thresholds = check_thresholds(WHERE, alarm_thresholds)
+        if monitoring:
+            check_emails(alert_emails, "alert_emails")
+        web = self._check_octane(app, octane, octane_loop_max, web)
         check_throttling("LaravelApp", throttling_burst_limit, throttling_rate_limit)
         check_retention("LaravelApp", log_retention_days)
         paths = check_static_paths("LaravelApp", static_paths)
@@ -224,6 +243,10 @@ class LaravelApp(Construct):
                 )
             else:
                 self.console_audit = None
+            self.monitoring: Monitoring | None = Monitoring(
+                self, "monitoring", functions=self._functions, api=self.api,
+                alarm_emails=alert_emails, thresholds=thresholds,
+            ) if monitoring else None
         except Exception:
             scope.node.try_remove_child(id)
             raise
@@ -253,6 +276,25 @@ class LaravelApp(Construct):
                 "move large values to SSM Parameter Store and read them in the app, or "
                 "shorten name/app_env", kind="size",
             )
+
+    def _check_octane(self, app: str | Path, octane: bool, loop_max: int,
+                      web: FunctionOptions) -> FunctionOptions:
+        """With Octane: laravel/octane installed, a loop count, the web timeout (28 s default)."""
+        check_bool(WHERE, "octane", octane)
+        check_int(WHERE, "octane_loop_max", loop_max, *LOOP_MAX_RANGE, unit="requests",
+                  why="how many requests one PHP process serves before Bref restarts it")
+        self._octane = octane
+        if not octane:
+            return web
+        require_package(Path(app), read_installed_packages(Path(app)), OCTANE_PACKAGE,
+                        "octane=True runs Bref's Octane handler, which boots Laravel Octane",
+                        where=WHERE)
+        if "BREF_LOOP_MAX" in web.environment:
+            raise config_error(WHERE, "web.environment", "BREF_LOOP_MAX",
+                               "is set by LaravelApp from octane_loop_max",
+                               "pass octane_loop_max= instead", kind="managed")
+        return replace(web, environment={**web.environment, "BREF_LOOP_MAX": str(loop_max)},
+                       timeout=MAX_WEB_TIMEOUT if web.timeout is None else web.timeout)
 
     def _check_functions(self, app: str | Path, web: FunctionOptions,
                          console: FunctionOptions) -> None:
@@ -292,7 +334,9 @@ class LaravelApp(Construct):
         self._functions: list[PhpFunction] = []
         common = {"app": app, "php_version": php_version, "vpc": vpc}
         defaults = {"architecture": architecture, "log_retention_days": log_retention_days}
-        self.web = PhpFunction(self, "web", runtime="fpm", **common, **(defaults | web.props()),
+        octane = {"runtime": "function", "handler": OCTANE_HANDLER} if self._octane \
+            else {"runtime": "fpm"}
+        self.web = PhpFunction(self, "web", **octane, **common, **(defaults | web.props()),
                                environment=self._function_environment() | web.environment)
         self.console = PhpFunction(
             self, "console", runtime="console", **common, **(defaults | console.props()),
@@ -378,7 +422,8 @@ class LaravelApp(Construct):
         return self._function_environment()
 
     def add_function(self, function: PhpFunction) -> None:
-        """Make ``function`` part of the app: shared environment, secrets and storage grants."""
+        """Make ``function`` part of the app: shared environment, secrets and storage grants,
+        and its alarms when monitoring is on."""
         if not isinstance(function, PhpFunction):
             raise config_error(
                 WHERE, "function", function, "must be a PhpFunction", "pass a PhpFunction",
@@ -393,6 +438,8 @@ class LaravelApp(Construct):
             function.add_environment(key, value)
         self._functions.append(function)
         self._grant(function)
+        if self.monitoring is not None:
+            self.monitoring.watch_function(function)
 
     def add_environment(self, key: str, value: str) -> None:
         """Set a plain variable on every function of the app, including later-added ones."""

@@ -219,6 +219,8 @@ class PhpFunction(Construct):
 
     Code comes from a Laravel app directory (packaged deterministically, layers from the app's
     own ``vendor/bref/bref/layers.json``) or from a container image in ECR.
+    ``provisioned_concurrency`` (0..10,000, default 0: off; at most ``reserved_concurrency``)
+    keeps that many environments initialized on the ``live`` alias (docs/performance.md).
     """
 
     def __init__(
@@ -254,6 +256,7 @@ class PhpFunction(Construct):
         layers_unzipped_mb: int = DEFAULT_LAYERS_UNZIPPED_MB,
         artifact_bucket: PrivateBucket | None = None,
         bref_ping: bool = False,
+        provisioned_concurrency: int = 0,
     ) -> None:
         validate_choice("runtime", runtime, RUNTIMES, "use 'fpm' (HTTP), 'function' or 'console'")
         validate_choice("architecture", architecture, ARCHITECTURES, "use 'x86_64' or 'arm64'")
@@ -262,7 +265,7 @@ class PhpFunction(Construct):
                      ephemeral_storage_mb=ephemeral_storage_mb,
                      reserved_concurrency=reserved_concurrency,
                      log_retention_days=log_retention_days, tracing=tracing,
-                     description=description)
+                     description=description, provisioned_concurrency=provisioned_concurrency)
         check_int(WHERE, "layers_unzipped_mb", layers_unzipped_mb, 0, 249, unit="MB",
                   why="room for layers inside the 250 MB unzipped limit")
         if (app is None) == (image_uri is None):
@@ -315,6 +318,7 @@ class PhpFunction(Construct):
         self.timeout = timeout
         self.memory_size = memory_size
         self.reserved_concurrency = reserved_concurrency
+        self.provisioned_concurrency = provisioned_concurrency or 0
         self.vpc = vpc
         self.connections = Connections(
             id, security_group_ids=vpc.security_group_ids if vpc else (),
@@ -421,6 +425,14 @@ class PhpFunction(Construct):
             function_version=self.function.version,
             description="What callers invoke; a rollback moves it to an earlier version",
         )
+        self.provisioned: Any = None
+        if self.provisioned_concurrency:
+            self.provisioned = cdk.aws("lambda_provisioned_concurrency_config") \
+                .LambdaProvisionedConcurrencyConfig(
+                    self, "provisioned", function_name=self.function.function_name,
+                    qualifier=self.alias.name,
+                    provisioned_concurrent_executions=self.provisioned_concurrency,
+                )
 
     def _code(self, artifact_bucket: PrivateBucket | None) -> dict[str, object]:
         """Zip (direct or through S3 above 50 MB) or image arguments of the Lambda resource."""
