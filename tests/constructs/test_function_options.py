@@ -40,6 +40,14 @@ APP_KEY = SecretRef.ssm("arn:aws:ssm:eu-west-1:111122223333:parameter/app/key")
         ({"tracing": "false"}, "function_options.tracing.type"),
         ({"description": "d" * 257}, "function_options.description.length"),
         ({"environment": ["A=1"]}, "function_options.environment.type"),
+        ({"provisioned_concurrency": -1}, "function_options.provisioned_concurrency.range"),
+        ({"provisioned_concurrency": 10_001},
+         "function_options.provisioned_concurrency.range"),
+        ({"provisioned_concurrency": "5"}, "function_options.provisioned_concurrency.range"),
+        ({"provisioned_concurrency": 6, "reserved_concurrency": 5},
+         "function_options.provisioned_concurrency.exceeds_reserved"),
+        ({"provisioned_concurrency": 1, "reserved_concurrency": 0},
+         "function_options.provisioned_concurrency.exceeds_reserved"),
     ],
 )
 def test_bad_options_are_refused_with_a_stable_code(props: dict, code: str) -> None:
@@ -150,3 +158,19 @@ def test_php_function_and_options_share_the_rules() -> None:
         FunctionOptions(memory_size=64)
     assert direct.value.rule == through_options.value.rule
     assert direct.value.code == "php_function.memory_size.range"
+
+
+def test_provisioned_concurrency_within_reserved_is_kept() -> None:
+    options = FunctionOptions(reserved_concurrency=5, provisioned_concurrency=5)
+    assert options.props() == {"reserved_concurrency": 5, "provisioned_concurrency": 5}
+    assert FunctionOptions(provisioned_concurrency=0).props() == {"provisioned_concurrency": 0}
+
+
+def test_php_function_refuses_more_provisioned_than_reserved_and_creates_nothing() -> None:
+    stack = LaravelStack(App(), "warm", region="eu-west-1")
+    with pytest.raises(ConfigurationError) as error:
+        PhpFunction(stack, "web", image_uri=IMAGE, reserved_concurrency=2,
+                    provisioned_concurrency=3)
+    assert error.value.code == "php_function.provisioned_concurrency.exceeds_reserved"
+    assert "at most 2" in error.value.fix
+    assert [c.node.id for c in stack.node.children] == ["aws"]

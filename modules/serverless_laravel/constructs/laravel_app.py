@@ -33,7 +33,7 @@ from .console_audit import ConsoleAudit
 from .function_options import FunctionOptions, check_options, merge_deprecated
 from .http_api import MAX_WEB_TIMEOUT, HttpApi, check_retention, check_throttling
 from .monitoring import AlarmThresholds, Monitoring, check_emails, check_thresholds
-from .php_function import ENV_BYTES_LIMIT, PhpFunction, VpcConfig
+from .php_function import DEFAULT_TIMEOUTS, ENV_BYTES_LIMIT, PhpFunction, VpcConfig
 from .secret_refs import SecretRef, is_secret_name
 from .stack import partition_of, region_of
 
@@ -294,7 +294,7 @@ class LaravelApp(Construct):
                                "is set by LaravelApp from octane_loop_max",
                                "pass octane_loop_max= instead", kind="managed")
         return replace(web, environment={**web.environment, "BREF_LOOP_MAX": str(loop_max)},
-                       timeout=MAX_WEB_TIMEOUT if web.timeout is None else web.timeout)
+                       timeout=DEFAULT_TIMEOUTS["fpm"] if web.timeout is None else web.timeout)
 
     def _check_functions(self, app: str | Path, web: FunctionOptions,
                          console: FunctionOptions) -> None:
