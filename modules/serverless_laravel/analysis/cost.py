@@ -60,14 +60,15 @@ class Spec:
     integer: bool = False
     unit: str = ""
 
-    def check(self, name: str, value: Any) -> None:
+    def check(self, name: str, value: Any, where: str = WHERE) -> None:
+        """Raise a ConfigurationError naming ``name``'s flag unless ``value`` is in range."""
         ok_type = isinstance(value, int) if self.integer else isinstance(value, (int, float))
         flag = "--" + name.replace("_", "-")
         if isinstance(value, bool) or not ok_type or not (
                 math.isfinite(value) and self.low <= value <= self.high):
             kind = "an integer" if self.integer else "a number"
             raise config_error(
-                WHERE, name, value,
+                where, name, value,
                 f"must be {kind} from {self.low:g} to {self.high:g} {self.unit}".rstrip(),
                 f"pass {flag} within {self.low:g}..{self.high:g}", kind="range")
 

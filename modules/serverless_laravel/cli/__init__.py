@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from . import artisan, assets, deployments, package
+from . import capacity as capacity_cli
 from . import compare as compare_cli
 from . import cost as cost_cli
 from . import db as db_cli
@@ -65,6 +66,7 @@ app.command("compare")(compare_cli.compare_command)
 app.command("test-run")(test_run_cli.run_tests_command)
 app.command("logs")(logs_cli.logs_command)
 app.command("cost")(cost_cli.cost_command)
+app.command("capacity")(capacity_cli.capacity_command)
 
 
 def main() -> None:
