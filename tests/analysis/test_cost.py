@@ -339,3 +339,11 @@ def test_chart_is_a_png(tmp_path: Path) -> None:
     data = target.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(data) > 10_000
+
+
+def test_chart_without_a_break_even(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    result = estimate(CostInputs(task_rps=0.1), PRICES)
+    assert result.break_even_requests_per_month is None
+    data = cost.write_chart(result, tmp_path / "none.png").read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"

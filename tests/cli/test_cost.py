@@ -72,6 +72,13 @@ def test_peak_and_max_tasks_shape_the_notes() -> None:
     assert "break-even:" in result.stdout and "lambda_requests" in result.stdout
 
 
+def test_json_keeps_notes_on_stderr() -> None:
+    result = runner.invoke(app, ["cost", "--json", "--peak-rps", "2000", "--max-tasks", "5"])
+    assert result.exit_code == 0, result.output
+    json.loads(result.stdout)
+    assert "note: the peak (2,000 rps) needs" in result.stderr
+
+
 def test_profile_with_an_override() -> None:
     low = _json("--profile", "low-traffic internal")
     more = _json("--profile", "low-traffic internal", "--requests-per-month", "600000")

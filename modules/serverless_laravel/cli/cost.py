@@ -89,6 +89,8 @@ def cost_command(
         _write_chart(cost, result, chart)
     if as_json:
         typer.echo(json.dumps(result.to_json(), indent=2))
+        for note in result.notes:
+            typer.echo(f"note: {note}", err=True)
     else:
         _print_table(result)
 
