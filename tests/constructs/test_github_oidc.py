@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -15,6 +17,7 @@ from serverless_laravel import GitHubDeployRole, LaravelStack, PolicyStatement
 from serverless_laravel.cdk import App
 from serverless_laravel.errors import ConfigurationError
 from tests import terraform
+from tests.helpers import ROOT
 from tests.synth import Stack, synthesize
 
 ACCOUNT = "111122223333"
@@ -30,7 +33,18 @@ APPLY = PolicyStatement(sid="ManageFunctions", actions=("lambda:UpdateFunctionCo
                         resources=(WEB,))
 
 
+def example() -> ModuleType:
+    """examples/github-actions/deploy_roles.py (its folder is no package: loaded by path)."""
+    path = ROOT / "examples" / "github-actions" / "deploy_roles.py"
+    spec = importlib.util.spec_from_file_location("github_deploy_roles", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def build(app: App) -> None:
+    example().build(app)
     deploy_stack = LaravelStack(app, "deploy", region="eu-west-1", allow_local_state=True)
     deploy = GitHubDeployRole(deploy_stack, "github", owner="acme", repo="shop.web",
                               environments=["production", "staging"], statements=[APPLY])
@@ -91,11 +105,25 @@ def test_a_plan_role_trusts_pull_requests_and_a_branch(stacks: dict[str, Stack])
     assert subs["token.actions.githubusercontent.com:sub"] == [
         "repo:acme/shop.web:ref:refs/heads/main", "repo:acme/shop.web:pull_request"]
     statements = stacks["plan"].role_statements("plan/role")
-    actions = sorted(a for s in statements.values() for a in s["actions"])
-    assert "s3:PutObject" in actions  # the lock file only
-    state = [s for s in statements.values() if s["resources"] == [
-        f"{STATE}/shop/prod/terraform.tfstate"]]
-    assert [s["actions"] for s in state] == [["s3:GetObject"]]
+    assert sorted((s["resources"], s["actions"]) for s in statements.values()) == [
+        ([STATE], ["s3:ListBucket"]),
+        ([f"{STATE}/shop/prod/terraform.tfstate"], ["s3:GetObject"]),
+    ]  # terraform plan -lock=false: no lock file, nothing written
+
+
+def test_the_documented_roles_stack(stacks: dict[str, Stack]) -> None:
+    stack = stacks["github-deploy-roles"]
+    assert len(stack.resources("aws_iam_openid_connect_provider")) == 1
+    subjects = {}
+    for path in ("staging", "production", "plan"):
+        conditions = {c["variable"]: c["values"] for c in trust(stack, path)["condition"]}
+        subjects[path] = conditions["token.actions.githubusercontent.com:sub"]
+    assert subjects == {"staging": ["repo:acme/shop:environment:staging"],
+                        "production": ["repo:acme/shop:environment:production"],
+                        "plan": ["repo:acme/shop:pull_request"]}
+    production = stack.role_statements("production/role")
+    assert not any("shop-test-runner" in r for s in production.values() for r in s["resources"])
+    assert stack.doc["terraform"]["backend"]["s3"]["use_lockfile"] is True
 
 
 def test_the_pipeline_grants_are_exact(stacks: dict[str, Stack]) -> None:
@@ -139,7 +167,7 @@ def test_checkov_passes_the_role(stacks: dict[str, Stack]) -> None:
                     reason=terraform.unavailable_reason() or "")
 def test_terraform_plans_both_roles(stacks: dict[str, Stack], tmp_path: Path) -> None:
     """The provider block takes no thumbprint (AWS trusts GitHub's CA): valid on 5.100."""
-    for stack in stacks.values():
+    for stack in (stacks["github-deploy-roles"], stacks["plan"]):
         directory = shutil.copytree(stack.directory, tmp_path / stack.name)
         terraform.offline(directory)
         for step in (terraform.init, terraform.validate, terraform.plan):

@@ -198,7 +198,8 @@ class GitHubDeployRole(Construct):
     def grant_state(self, bucket_arn: str, key: str, *, kms_key_arn: str | None = None,
                     write: bool = True) -> None:
         """Read (and with ``write``, write and lock) the Terraform state ``key``: S3 backend
-        with its lock file ``<key>.tflock``. ``write=False`` suits a plan or outputs reader."""
+        with its lock file ``<key>.tflock``. ``write=False`` suits ``terraform plan -lock=false``
+        and ``terraform output``: the state object read-only, no lock file."""
         bucket = _check_arn("bucket_arn", bucket_arn, _BUCKET_ARN, "pass arn:aws:s3:::<bucket>")
         _check_key("key", key, "pass e.g. 'laravel/prod/terraform.tfstate'")
         check_kms_key_arn(WHERE, kms_key_arn)
@@ -206,11 +207,12 @@ class GitHubDeployRole(Construct):
         self.role.add(PolicyStatement(_sid("ListState", bucket), ("s3:ListBucket",), (bucket,)))
         actions = ("s3:GetObject", "s3:PutObject") if write else ("s3:GetObject",)
         self.role.add(PolicyStatement(_sid("State", state, str(write)), actions, (state,)))
-        lock_actions = ("s3:GetObject", "s3:PutObject", "s3:DeleteObject")
-        self.role.add(PolicyStatement(_sid("StateLock", lock), lock_actions, (lock,)))
+        if write:
+            lock_actions = ("s3:GetObject", "s3:PutObject", "s3:DeleteObject")
+            self.role.add(PolicyStatement(_sid("StateLock", lock), lock_actions, (lock,)))
         if kms_key_arn:
             kms = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey") if write \
-                else ("kms:Decrypt", "kms:GenerateDataKey")
+                else ("kms:Decrypt",)
             self.role.add(PolicyStatement(_sid("StateKey", kms_key_arn, str(write)), kms,
                                           (kms_key_arn,)))
 

@@ -1,0 +1,70 @@
+"""The IAM side of the pipeline: GitHub's OIDC provider, a deploy role per environment and a
+read-only plan role for pull requests. A stack of its own, applied once by an administrator
+(the roles must exist before the pipeline can assume them); not one of main.py's examples.
+
+The names, ARNs and the apply statements are placeholders: put yours here. ``APPLY`` is what
+``terraform apply`` of your app's stack needs; generate it from the stack's resource types
+(e.g. with policy_sentry) instead of granting administrator access.
+"""
+
+from __future__ import annotations
+
+from serverless_laravel import GitHubDeployRole, LaravelStack, PolicyStatement, S3State
+from serverless_laravel.cdk import Construct
+
+REGION = "eu-west-1"
+ACCOUNT = "123456789012"
+OWNER, REPO = "acme", "shop"
+STATE_BUCKET = "arn:aws:s3:::acme-terraform-state"
+# The app stack's outputs (terraform output): function names and the assets bucket.
+FUNCTIONS = {
+    "staging": ("shop-staging-web", "shop-staging-console", "shop-staging-worker"),
+    "production": ("shop-production-web", "shop-production-console",
+                   "shop-production-worker"),
+}
+ASSETS_BUCKETS = {"staging": "arn:aws:s3:::shop-staging-assets-0a1b2c",
+                  "production": "arn:aws:s3:::shop-production-assets-3d4e5f"}
+TEST_RUNNER = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:shop-test-runner"
+TEST_RESULTS = "arn:aws:s3:::shop-test-runner-results-0a1b2c"
+APPLY = (
+    PolicyStatement(
+        sid="UpdateFunctions",
+        actions=("lambda:GetFunction", "lambda:PublishVersion", "lambda:UpdateFunctionCode",
+                 "lambda:UpdateFunctionConfiguration"),
+        resources=(f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:shop-*",)),
+)
+
+
+def function_arn(name: str) -> str:
+    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+
+
+class DeployRolesStack(LaravelStack):
+    """One OIDC provider; per environment a deploy role; a plan role for pull requests."""
+
+    def __init__(self, scope: Construct, id: str) -> None:
+        super().__init__(scope, id, region=REGION,
+                         state=S3State(bucket="acme-terraform-state", key="shop/iam.tfstate"))
+        provider_arn = None
+        for environment, names in FUNCTIONS.items():
+            role = GitHubDeployRole(self, environment, owner=OWNER, repo=REPO,
+                                    environments=[environment], statements=APPLY,
+                                    provider_arn=provider_arn)
+            provider_arn = role.provider_arn
+            role.grant_state(STATE_BUCKET, f"shop/{environment}/terraform.tfstate")
+            web, console, worker = map(function_arn, names)
+            role.grant_invoke(console)
+            for function in (web, console, worker):
+                role.grant_rollback(function)
+            role.grant_asset_sync(ASSETS_BUCKETS[environment])
+            if environment == "staging":
+                role.grant_invoke(TEST_RUNNER, qualifier=None)
+                role.grant_read_results(TEST_RESULTS)
+        plan = GitHubDeployRole(self, "plan", owner=OWNER, repo=REPO, pull_requests=True,
+                                provider_arn=provider_arn)
+        plan.grant_state(STATE_BUCKET, "shop/production/terraform.tfstate", write=False)
+
+
+def build(scope: Construct) -> list[LaravelStack]:
+    """The stacks of this example."""
+    return [DeployRolesStack(scope, "github-deploy-roles")]
