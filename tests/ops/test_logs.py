@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import boto3
@@ -23,6 +22,7 @@ from typer.testing import CliRunner
 from serverless_laravel.cli import app
 from serverless_laravel.errors import ConfigurationError
 from serverless_laravel.ops import logs
+from tests.loopback import serve
 
 runner = CliRunner()
 REQUEST = "8f5c2a1e-1b2c-4d3e-9f00-0123456789ab"
@@ -265,13 +265,8 @@ class _Handler(BaseHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def insights_server() -> Iterator[FakeInsights]:
     fake = FakeInsights()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), type("H", (_Handler,), {"fake": fake}))
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield fake
-    server.shutdown()
-    server.server_close()
+    with serve(_Handler, fake=fake) as fake.url:
+        yield fake
 
 
 @pytest.fixture

@@ -15,7 +15,9 @@ from . import capacity as capacity_cli
 from . import compare as compare_cli
 from . import cost as cost_cli
 from . import db as db_cli
+from . import deploy as deploy_cli
 from . import logs as logs_cli
+from . import maintenance as maintenance_cli
 from . import scan as scan_cli
 from . import secret as secret_cli
 from . import test_run as test_run_cli
@@ -65,6 +67,9 @@ app.command("scan")(scan_cli.scan_command)
 app.command("compare")(compare_cli.compare_command)
 app.command("test-run")(test_run_cli.run_tests_command)
 app.command("logs")(logs_cli.logs_command)
+app.command("deploy")(deploy_cli.deploy_command)
+app.command("down")(maintenance_cli.down_command)
+app.command("up")(maintenance_cli.up_command)
 app.command("cost")(cost_cli.cost_command)
 app.command("capacity")(capacity_cli.capacity_command)
 
