@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -206,6 +207,75 @@ def test_a_missing_log_group_is_an_aws_error(cw: Any) -> None:
 ])
 def test_bad_input_exits_2_before_any_call(argv: list[str]) -> None:
     assert runner.invoke(app, argv).exit_code == 2
+
+
+# ---- --function web|console|worker|all, names from the stack's synthesized outputs ----
+
+SYNTHESIZED = {
+    "resource": {"aws_lambda_function": {
+        "web_1": {"function_name": "shop-web"}, "console_2": {"function_name": "shop-console"},
+        "worker_3": {"function_name": "shop-worker"}}},
+    "output": {
+        "laravel_web_function": {"value": "${aws_lambda_function.web_1.function_name}"},
+        "laravel_console_function": {"value": "${aws_lambda_function.console_2.function_name}"},
+        "worker_function": {"value": "${aws_lambda_function.worker_3.function_name}"},
+    },
+}
+
+
+@pytest.fixture
+def outdir(tmp_path: Path) -> Path:
+    """A synthesis outdir holding the stack ``shop`` with its function outputs."""
+    stack = tmp_path / "stacks" / "shop"
+    stack.mkdir(parents=True)
+    (stack / "cdk.tf.json").write_text(json.dumps(SYNTHESIZED))
+    return tmp_path
+
+
+def roles(outdir: Path, *functions: str) -> list[dict[str, Any]]:
+    """``logs --stack shop --json`` with ``--function`` for each of ``functions``."""
+    argv = ["logs", "--stack", "shop", "--outdir", str(outdir), "--json"]
+    result = runner.invoke(app, [*argv, *(a for f in functions for a in ("-f", f))])
+    assert result.exit_code == 0, result.output
+    return [json.loads(line) for line in result.output.splitlines()]
+
+
+def test_roles_read_the_function_names_from_the_stack(cw: Any, outdir: Path) -> None:
+    assert {e["function"] for e in roles(outdir, "worker")} == {"shop-worker"}
+    assert {e["function"] for e in roles(outdir, "web")} == {"shop-web"}
+
+
+def test_all_interleaves_every_function_by_timestamp(cw: Any, outdir: Path) -> None:
+    later = int(time.time() * 1000) - 30_000
+    put(cw, "shop-web", ["web, later"], later)
+    cw.create_log_group(logGroupName="/aws/lambda/shop-console")
+    cw.create_log_stream(logGroupName="/aws/lambda/shop-console",
+                         logStreamName="2026/11/30/[3]abc")
+    put(cw, "shop-console", ["console, between"], later - 10_000)
+    events = roles(outdir, "all")
+    assert [e["timestamp"] for e in events] == sorted(e["timestamp"] for e in events)
+    assert [e["function"] for e in events][-2:] == ["shop-console", "shop-web"]
+    assert {e["function"] for e in events} == {"shop-web", "shop-console", "shop-worker"}
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["-f", "web"], "--stack"),
+    (["-f", "web", "--stack", "nope"], "synthesized JSON"),
+])
+def test_a_role_needs_a_synthesized_stack(outdir: Path, argv: list[str], message: str) -> None:
+    result = runner.invoke(app, ["logs", "--outdir", str(outdir), *argv])
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_a_role_the_stack_has_no_output_for_is_bad_input(tmp_path: Path) -> None:
+    stack = tmp_path / "stacks" / "shop"
+    stack.mkdir(parents=True)
+    (stack / "cdk.tf.json").write_text(json.dumps({"output": {}}))
+    result = runner.invoke(app, ["logs", "--stack", "shop", "--outdir", str(tmp_path),
+                                 "-f", "worker"])
+    assert result.exit_code == 2
+    assert "worker_function" in result.stderr
 
 
 # ---- Logs Insights against a local fake ----

@@ -1,13 +1,18 @@
 """``serverless-laravel logs``: read, follow or query the CloudWatch Logs of the app's functions.
 
+``--function web|console|worker|all`` (with ``--stack``) reads the names from the stack's
+synthesized outputs; ``all`` interleaves every function's events by timestamp.
+
 Exit codes: 0 done (Ctrl-C while following included), 1 an AWS error or a failed Insights
-query, 2 bad input (a bad --since, function name, or a query Logs Insights calls malformed).
+query, 2 bad input (a bad --since, function name, a role without --stack, or a query Logs
+Insights calls malformed).
 """
 
 from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -19,7 +24,14 @@ MALFORMED = {"MalformedQueryException", "InvalidParameterException"}
 
 def logs_command(
     function: Annotated[list[str], typer.Option(
-        "--function", "-f", help="Function name, ARN or log group; repeatable.")],
+        "--function", "-f",
+        help="web, console, worker or all (with --stack), or a function name, ARN or log "
+             "group; repeatable.")],
+    stack: Annotated[str | None, typer.Option(
+        "--stack", "-s", help="Stack whose outputs name the web/console/worker functions.")
+    ] = None,
+    outdir: Annotated[Path, typer.Option(help="Synthesis outdir holding stacks/<stack>.")
+                      ] = Path("cdktf.out"),
     since: Annotated[str, typer.Option(help="How far back: 15m, 2h, 1d.")] = "15m",
     filter_pattern: Annotated[str | None, typer.Option(
         "--filter", help="CloudWatch Logs filter pattern, e.g. '\"ERROR\"' or '{ $.level >= 400 }'."
@@ -39,9 +51,11 @@ def logs_command(
 
     from ..errors import ConfigurationError
     from ..ops import logs
+    from ..ops.outputs import read_synthesized
 
     try:
-        groups = [logs.log_group_name(f) for f in function]
+        outputs = None if stack is None else read_synthesized(logs.WHERE, outdir, stack)
+        groups = [logs.log_group_name(f) for f in logs.expand_functions(function, outputs)]
         span = logs.parse_since(since)
         query = logs.resolve_query(insights) if insights is not None else None
     except ConfigurationError as error:

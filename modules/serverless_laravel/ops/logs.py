@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..errors import config_error
+from .outputs import ALL_ROLES, ROLES, functions_for
 
 WHERE = "serverless-laravel logs"
 LOG_GROUP_PREFIX = "/aws/lambda/"
@@ -114,6 +115,24 @@ def log_group_name(function: str) -> str:
                                kind="arn")
         function = parts[6]
     return f"{LOG_GROUP_PREFIX}{function}"
+
+
+def expand_functions(values: Sequence[str], outputs: Mapping[str, str] | None) -> list[str]:
+    """Names, ARNs and groups as given; ``web``, ``console``, ``worker`` and ``all`` become the
+    functions of that role among the stack's ``outputs`` (None: no stack given)."""
+    names: list[str] = []
+    for value in values:
+        if value not in (*ROLES, ALL_ROLES):
+            names.append(value)
+            continue
+        if outputs is None:
+            raise config_error(
+                WHERE, "function", value,
+                "is a role of the app's functions, read from the stack's outputs",
+                "pass --stack NAME (synthesized into --outdir), or the function's own name",
+                kind="role_without_stack")
+        names += functions_for(WHERE, outputs, value)
+    return list(dict.fromkeys(names))
 
 
 def function_of(group: str) -> str:
