@@ -187,11 +187,14 @@ def trigger_problems(workflow: Workflow) -> list[str]:
 
 
 def secret_problems(workflow: Workflow) -> list[str]:
-    """No secret interpolated into a script, no long-lived AWS key anywhere."""
+    """No secret and no expression interpolated into a script (values go through ``env:``,
+    so a crafted branch name or title cannot inject shell), no long-lived AWS key anywhere."""
     problems = []
     for name, step in workflow.steps():
         if "secrets." in step.get("run", ""):
             problems.append(f"job {name}: a run script interpolates a secret")
+        elif "${{" in step.get("run", ""):
+            problems.append(f"job {name}: a run script interpolates an expression")
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "aws-access-key-id",
                 "aws-secret-access-key"):
         if key in workflow.text:
@@ -279,6 +282,7 @@ def test_a_bad_workflow_is_caught(bad_workflow: Workflow,
         "trigger pull_request_target runs with write access on untrusted code"]
     secrets = secret_problems(bad_workflow)
     assert "job deploy: a run script interpolates a secret" in secrets
+    assert "job deploy: a run script interpolates an expression" in secrets
     assert "job deploy: configure-aws-credentials without role-to-assume" in secrets
     assert input_problems(bad_workflow) == [
         "job deploy: aws-actions/configure-aws-credentials has no input "
