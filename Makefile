@@ -16,8 +16,12 @@ CDKTN = .tools/node_modules/.bin/cdktn
 .PHONY: demo test lint test-cdktn test-cdktf bench setup clean lock tools synth diff wheel \
 	wheel-check php postgres
 
+# The decision, with numbers: every example synthesized into cdktf.out/, then both designs
+# scanned, compared, priced at three traffic profiles and sized (serverless-laravel decide),
+# the report and the chart written under .serverless-laravel/decision/, a summary printed.
 demo: .venv-cdktn/.installed
 	.venv-cdktn/bin/python main.py
+	.venv-cdktn/bin/serverless-laravel decide --dir cdktf.out --report .serverless-laravel/decision
 
 test: php postgres lint test-cdktn test-cdktf wheel-check
 

@@ -21,6 +21,7 @@ from serverless_laravel.cli import app
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / ".checkov.yaml"
 COMPARISON = ROOT / "docs" / "security-comparison.md"
+DECISION_RECORD = ROOT / "docs" / "adr" / "001-serverless-laravel.md"
 MAX_SKIPS = 25
 BUILT_IN = re.compile(r"^CKV2?_AWS_\d+$")
 
@@ -95,3 +96,12 @@ def test_the_committed_security_comparison_is_what_compare_computes_now(
     assert written.read_text() == COMPARISON.read_text(), (
         "docs/security-comparison.md is stale: run "
         "`serverless-laravel compare --write docs/security-comparison.md`")
+
+
+def test_the_decision_record_is_what_the_tools_compute_now(scanned: Scanned) -> None:
+    result = CliRunner().invoke(app, [
+        "decide", "--dir", str(scanned.outdir), "--scan", str(scanned.files / "scan.json"),
+        "--check-adr", str(DECISION_RECORD), "--json"])
+    assert result.exit_code == 0, (
+        f"{result.output[-2000:]}\ndocs/adr/001-serverless-laravel.md is stale: run "
+        "`serverless-laravel decide --write-adr docs/adr/001-serverless-laravel.md`")

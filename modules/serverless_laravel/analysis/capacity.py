@@ -160,7 +160,8 @@ def _connections(i: CapacityInputs, web: int | None) -> list[Figure]:
         Figure("connections_without_proxy", demand,
                f"({names}) x {i.connections_per_environment} per environment, each straight "
                "to the database"),
-        Figure("fits_without_proxy", demand <= maximum, f"{demand:,} <= {maximum:,}"),
+        Figure("fits_without_proxy", demand <= maximum,
+               f"{demand:,} {'<=' if demand <= maximum else '>'} {maximum:,}"),
         Figure("proxy_connection_limit", budget.limit,
                f"{maximum:,} x {i.max_connections_percent}%"),
         Figure("connections_with_proxy", through_proxy, f"min({demand:,}, {budget.limit:,})"),

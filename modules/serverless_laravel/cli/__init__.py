@@ -14,6 +14,7 @@ from . import artisan, assets, deployments, package
 from . import capacity as capacity_cli
 from . import compare as compare_cli
 from . import cost as cost_cli
+from . import decide as decide_cli
 from . import db as db_cli
 from . import deploy as deploy_cli
 from . import logs as logs_cli
@@ -72,6 +73,7 @@ app.command("down")(maintenance_cli.down_command)
 app.command("up")(maintenance_cli.up_command)
 app.command("cost")(cost_cli.cost_command)
 app.command("capacity")(capacity_cli.capacity_command)
+app.command("decide")(decide_cli.decide_command)
 
 
 def main() -> None:
