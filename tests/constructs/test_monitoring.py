@@ -25,6 +25,7 @@ from serverless_laravel.cdk import App
 from serverless_laravel.errors import ConfigurationError
 from tests.helpers import GROUPS, LARAVEL_APP, OCTANE_HANDLER, SUBNETS, VPC_ID, env, image_uri, ref
 from tests.synth import Stack, synthesize
+from tests.terraform import init, offline, unavailable_reason, validate
 
 APP_KEY = SecretRef.ssm("arn:aws:ssm:eu-west-1:111122223333:parameter/app/key")
 APP_SECRET = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/db-app-DeF456"
@@ -279,6 +280,16 @@ def test_octane_web_function(stacks: dict[str, Stack]) -> None:
     assert variables["BREF_RUNTIME"] == "function"
     assert variables["BREF_LOOP_MAX"] == "500"
     assert "BREF_LOOP_MAX" not in env(stack, "app/console")
+
+
+@pytest.mark.skipif(unavailable_reason() is not None, reason=str(unavailable_reason()))
+def test_terraform_validates_alarms_key_dashboard_and_provisioned_concurrency(
+        stacks: dict[str, Stack]) -> None:
+    directory = stacks["watched"].directory
+    offline(directory)
+    for step in (init, validate):
+        result = step(directory)
+        assert result.returncode == 0, result.output
 
 
 # Refused props: each raises before anything is created.
