@@ -192,6 +192,8 @@ GOOD: dict[str, Any] = {"owner": "acme", "repo": "shop", "environments": ["produ
         ({"environments": ["prod", "prod"]}, "git_hub_deploy_role.environments.shape"),
         ({"branches": ["feature/*"]}, "git_hub_deploy_role.branches.shape"),
         ({"branches": ["refs/heads/main/"]}, "git_hub_deploy_role.branches.shape"),
+        ({"branches": ["refs/heads/main"]}, "git_hub_deploy_role.branches.shape"),
+        ({"branches": ["main/"]}, "git_hub_deploy_role.branches.shape"),
         ({"pull_requests": "yes"}, "git_hub_deploy_role.pull_requests.type"),
         ({"environments": []}, "git_hub_deploy_role.environments.missing"),
         ({"provider_arn": "arn:aws:iam::111122223333:oidc-provider/example.com"},

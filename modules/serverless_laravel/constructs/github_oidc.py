@@ -31,7 +31,7 @@ LIVE_ALIAS = "live"
 _OWNER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
 _REPO = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 _ENVIRONMENT = re.compile(r"^[A-Za-z0-9._-]{1,255}$")
-_BRANCH = re.compile(r"^(?!/)(?!.*//)(?!.*\.\.)[A-Za-z0-9._/-]{1,255}(?<![/.])$")
+_BRANCH = re.compile(r"^(?!/|refs/)(?!.*//)(?!.*\.\.)[A-Za-z0-9._/-]{1,255}(?<![/.])$")
 _PROVIDER_ARN = re.compile(
     rf"^arn:aws[a-z-]*:iam::\d{{12}}:oidc-provider/{re.escape(GITHUB_ISSUER)}$")
 _FUNCTION_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+$")
@@ -162,7 +162,7 @@ class GitHubDeployRole(Construct):
                            "must list environment names of letters, digits, '.', '_' or '-'",
                            "'production'")
         refs = _check_list("branches", branches, _BRANCH,
-                           "must list branch names (no 'refs/heads/' needed)", "'main'")
+                           "must list branch names, without 'refs/heads/'", "'main'")
         if not isinstance(pull_requests, bool):
             raise config_error(WHERE, "pull_requests", pull_requests, "must be True or False",
                                "pass pull_requests=True only for a read-only plan role",
