@@ -91,6 +91,9 @@ jobs:
         with:
           token: x
       - run: echo "${{ github.event.pull_request.title }}"
+  call:
+    permissions: {}
+    uses: ./.github/workflows/missing.yml
 """
 
 
@@ -148,7 +151,8 @@ def _called(workflow: Workflow, job: dict[str, Any]) -> Workflow | None:
     uses = job.get("uses", "")
     if not uses.startswith("./"):
         return None
-    return Workflow.read(workflow.path.with_name(Path(uses).name))
+    target = workflow.path.with_name(Path(uses).name)
+    return Workflow.read(target) if target.is_file() else None
 
 
 def _job_steps(workflow: Workflow, job: dict[str, Any]) -> list[dict[str, Any]]:
@@ -218,8 +222,28 @@ def input_problems(workflow: Workflow) -> list[str]:
     return problems
 
 
+def call_problems(workflow: Workflow) -> list[str]:
+    """A job calling a local reusable workflow passes only inputs it declares, all required."""
+    problems = []
+    for name, job in workflow.jobs():
+        if not job.get("uses", "").startswith("./"):
+            continue
+        target = workflow.path.with_name(Path(job["uses"]).name)
+        if not target.is_file():
+            problems.append(f"job {name}: {job['uses']} is not in this folder")
+            continue
+        declared = Workflow.read(target).triggers.get("workflow_call") or {}
+        inputs = declared.get("inputs") or {}
+        given = set(job.get("with", {}))
+        required = {k for k, v in inputs.items() if v.get("required")}
+        if given - set(inputs) or required - given:
+            problems.append(f"job {name}: inputs {sorted(given)} do not match {target.name}")
+    return problems
+
+
 CHECKS: tuple[Callable[[Workflow], list[str]], ...] = (
-    pin_problems, permission_problems, trigger_problems, secret_problems, input_problems)
+    pin_problems, permission_problems, trigger_problems, secret_problems, input_problems,
+    call_problems)
 
 
 def actionlint(paths: list[Path]) -> dict[str, list[dict[str, Any]]]:
@@ -249,7 +273,7 @@ def linted(bad_workflow: Workflow) -> dict[str, list[dict[str, Any]]]:
 
 def test_the_pipeline_is_there() -> None:
     assert [p.name for p in WORKFLOWS] == [
-        "deploy-environment.yml", "deploy.yml", "pull-request.yml"]
+        "app-tests.yml", "deploy-environment.yml", "deploy.yml", "pull-request.yml"]
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
@@ -287,6 +311,8 @@ def test_a_bad_workflow_is_caught(bad_workflow: Workflow,
     assert input_problems(bad_workflow) == [
         "job deploy: aws-actions/configure-aws-credentials has no input "
         "['aws-access-key-id', 'aws-secret-access-key']"]
+    assert call_problems(bad_workflow) == [
+        "job call: ./.github/workflows/missing.yml is not in this folder"]
 
 
 def _by_name(name: str) -> Workflow:
