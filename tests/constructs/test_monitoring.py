@@ -301,8 +301,10 @@ def _laravel(stack: LaravelStack, **props: object) -> LaravelApp:
 @pytest.mark.parametrize(("props", "code"), [
     ({"monitoring": "yes"}, "laravel_app.monitoring.type"),
     ({"alarm_thresholds": {"errors": 1}}, "laravel_app.alarm_thresholds.type"),
-    ({"alert_emails": ["not-an-address"]}, "monitoring.alert_emails.shape"),
-    ({"alert_emails": "ops@example.com"}, "monitoring.alert_emails.type"),
+    ({"alert_emails": ["not-an-address"], "console_audit": False},
+     "monitoring.alert_emails.shape"),
+    ({"alert_emails": "ops@example.com", "console_audit": False},
+     "monitoring.alert_emails.type"),
     ({"octane": 1}, "laravel_app.octane.type"),
     ({"octane_loop_max": 0}, "laravel_app.octane_loop_max.range"),
     ({"octane": True}, "laravel_app.app.missing_octane"),

@@ -181,8 +181,6 @@ class LaravelApp(Construct):
         self._check_functions(app, web, console)
         check_bool(WHERE, "monitoring", monitoring)
         thresholds = check_thresholds(WHERE, alarm_thresholds)
-        if monitoring:
-            check_emails(alert_emails, "alert_emails")
         web = self._check_octane(app, octane, octane_loop_max, web)
         check_throttling("LaravelApp", throttling_burst_limit, throttling_rate_limit)
         check_retention("LaravelApp", log_retention_days)
@@ -203,6 +201,8 @@ class LaravelApp(Construct):
         if console_audit:
             ConsoleAudit.check(trail=console_trail, expected_callers=console_callers,
                                alert_emails=alert_emails, force_destroy=force_destroy)
+        if monitoring:
+            check_emails(alert_emails, "alert_emails")
         user_env = dict(environment or {})
         for prop, variables in (("environment", user_env), ("web.environment", web.environment),
                                 ("console.environment", console.environment)):
