@@ -219,7 +219,7 @@ def test_distribution_routes_static_paths_to_the_bucket(stacks: dict[str, Stack]
     stack = stacks["front"]
     distribution = stack.by_path("aws_cloudfront_distribution", "cdn/distribution")
     behaviors = distribution["ordered_cache_behavior"]
-    assert [b["path_pattern"] for b in behaviors] == ["/build/*", "/vendor/*"]
+    assert [b["path_pattern"] for b in behaviors] == ["/build/*", "/vendor/*", "/maintenance.html"]
     for behavior in behaviors:
         assert behavior["target_origin_id"] == "assets-bucket"
         assert behavior["cache_policy_id"] == CACHING_OPTIMIZED
@@ -284,8 +284,11 @@ def test_default_certificate_without_aliases(stacks: dict[str, Stack]) -> None:
     assert distribution["viewer_certificate"] == {"cloudfront_default_certificate": True}
     assert "aliases" not in distribution
     assert "web_acl_id" not in distribution
-    assert [b["path_pattern"] for b in distribution["ordered_cache_behavior"]] == list(
-        DEFAULT_STATIC_PATHS)
+    assert [b["path_pattern"] for b in distribution["ordered_cache_behavior"]] == [
+        *DEFAULT_STATIC_PATHS, "/maintenance.html"]
+    assert distribution["custom_error_response"] == [{
+        "error_code": 503, "response_code": 503, "response_page_path": "/maintenance.html",
+        "error_caching_min_ttl": 10}]
 
 
 def test_origin_access_control(stacks: dict[str, Stack]) -> None:
@@ -549,6 +552,7 @@ def test_laravel_environment_on_every_function(stacks: dict[str, Stack]) -> None
     expected = {
         "APP_NAME": "Shop", "APP_ENV": "production", "APP_DEBUG": "false",
         "LOG_CHANNEL": "stderr", "FILESYSTEM_DISK": "s3", "AWS_BUCKET": bucket,
+        "APP_MAINTENANCE_DRIVER": "cache", "APP_MAINTENANCE_STORE": "(empty)",
         "MAINTENANCE_MODE": "1", "SESSION_DRIVER": "cookie", "QUEUE_CONNECTION": "sqs",
         "APP_URL": "https://shop.example.com", "ASSET_URL": "https://shop.example.com",
         "APP_KEY": "bref-ssm:/shop/app-key",

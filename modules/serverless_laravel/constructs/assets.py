@@ -73,6 +73,10 @@ FORWARD_HOST_CODE = """function handler(event) {
 }
 """
 HSTS_MAX_AGE = 31_536_000
+# The static page CloudFront shows instead of a 503 (`serverless-laravel down`, or Lambda out of
+# capacity), read from the bucket; the error is cached this many seconds, so `up` shows soon.
+MAINTENANCE_PAGE_PATH = "/maintenance.html"
+MAINTENANCE_ERROR_TTL = 10
 _PATH = re.compile(r"^/[A-Za-z0-9_\-.*/+~@$&=]*$")
 _WEB_ACL_ARN = re.compile(
     r"^arn:aws[a-z-]*:wafv2:us-east-1:\d{12}:global/webacl/[\w-]+/[0-9a-f-]+$"
@@ -103,6 +107,14 @@ def check_static_paths(where: str, static_paths: Sequence[str]) -> tuple[str, ..
             "merge paths under a common prefix such as '/build/*'", kind="count",
         )
     return paths
+
+
+def with_maintenance_page(static_paths: Sequence[str], enabled: bool) -> tuple[str, ...]:
+    """The static paths plus the maintenance page's own (served from the bucket) when enabled."""
+    paths = tuple(static_paths)
+    if not enabled or MAINTENANCE_PAGE_PATH in paths:
+        return paths
+    return (*paths, MAINTENANCE_PAGE_PATH)
 
 
 def check_waf(
@@ -188,6 +200,7 @@ class _Options:
     access_logs: bool
     security_headers: bool
     log_retention_days: int
+    maintenance_page: bool = True
 
 
 class Assets(Construct):
@@ -214,9 +227,11 @@ class Assets(Construct):
         access_logs: bool = True,
         security_headers: bool = True,
         log_retention_days: int = 30,
+        maintenance_page: bool = True,
     ) -> None:
         region = region_of(scope, None, "Assets")
-        paths = check_static_paths("Assets", static_paths)
+        check_bool("Assets", "maintenance_page", maintenance_page)
+        paths = check_static_paths("Assets", with_maintenance_page(static_paths, maintenance_page))
         aliases = check_distribution("Assets", price_class=price_class, domain_names=domain_names,
                                      certificate_arn=certificate_arn,
                                      hosted_zone_id=hosted_zone_id)
@@ -243,7 +258,7 @@ class Assets(Construct):
 
         super().__init__(scope, id)
         self._options = _Options(waf_managed_rules, access_logs, security_headers,
-                                 log_retention_days)
+                                 log_retention_days, maintenance_page)
         try:
             self._build(api, paths, aliases, price_class, certificate_arn, hosted_zone_id,
                         waf_rate_limit, web_acl_arn, bucket_prefix, force_destroy, verify_origin)
@@ -380,10 +395,20 @@ class Assets(Construct):
             restrictions={"geo_restriction": {"restriction_type": "none"}},
             viewer_certificate=certificate,
             web_acl_id=web_acl_arn,
+            custom_error_response=self._error_pages(),
             logging_config=None if self.log_bucket is None else {
                 "bucket": self.log_bucket.bucket.bucket_domain_name,
                 "include_cookies": False, "prefix": "cloudfront/"},
         )
+
+    def _error_pages(self) -> list[object] | None:
+        """A 503 from the app answered with the bucket's maintenance page, briefly cached."""
+        if not self._options.maintenance_page:
+            return None
+        return [cdk.struct(
+            "cloudfront_distribution", "CloudfrontDistributionCustomErrorResponse",
+            error_code=503, response_code=503, response_page_path=MAINTENANCE_PAGE_PATH,
+            error_caching_min_ttl=MAINTENANCE_ERROR_TTL)]
 
     def _web_acl(self, limit: int) -> object:
         """A CLOUDFRONT web ACL (AWS managed rule groups, a per-IP rate limit), logged."""

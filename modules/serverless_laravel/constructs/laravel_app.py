@@ -44,6 +44,11 @@ MANAGED_ENV = frozenset({
     "APP_NAME", "APP_ENV", "APP_URL", "ASSET_URL", "FILESYSTEM_DISK", "AWS_BUCKET",
     "MAINTENANCE_MODE",
 })
+# `serverless-laravel down` runs `php artisan down` once, on the console function: Laravel 11+
+# then keeps the maintenance state in a cache store every function shares, not in one
+# environment's /tmp. "(empty)" is Laravel's empty string, so the store is the app's default
+# cache store (CACHE_STORE: redis once a RedisCache is connected). The app's environment= wins.
+MAINTENANCE_ENV = {"APP_MAINTENANCE_DRIVER": "cache", "APP_MAINTENANCE_STORE": "(empty)"}
 STORAGE_BUCKET_PREFIX = "laravel-storage-"
 ASSETS_BUCKET_PREFIX = "laravel-assets-"
 REQUIRED_SECRETS: tuple[str, ...] = ("APP_KEY",)
@@ -263,7 +268,7 @@ class LaravelApp(Construct):
         literal = {
             "APP_NAME": self.name, "APP_ENV": app_env, "APP_DEBUG": "false",
             "LOG_CHANNEL": "stderr", "FILESYSTEM_DISK": "s3", "APP_URL": url, "ASSET_URL": url,
-            **({"MAINTENANCE_MODE": "1"} if maintenance else {}), **user_env,
+            **MAINTENANCE_ENV, **({"MAINTENANCE_MODE": "1"} if maintenance else {}), **user_env,
             **{key: ref.env_value for key, ref in self._secrets.items()},
         }
         size = sum(len(k) + len(v) for k, v in literal.items() if not cdk.is_token(v))
@@ -328,7 +333,7 @@ class LaravelApp(Construct):
         self._environment: dict[str, str] = {
             "APP_NAME": self.name, "APP_ENV": app_env, "APP_DEBUG": "false",
             "LOG_CHANNEL": "stderr", "FILESYSTEM_DISK": "s3", "AWS_BUCKET": self.storage.name,
-            **({"MAINTENANCE_MODE": "1"} if maintenance else {}),
+            **MAINTENANCE_ENV, **({"MAINTENANCE_MODE": "1"} if maintenance else {}),
             **user_env,
         }
         self._functions: list[PhpFunction] = []
