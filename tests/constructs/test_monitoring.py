@@ -356,7 +356,7 @@ def empty() -> LaravelStack:
     ({"functions": ["web"]}, "monitoring.functions.type"),
     ({"api": "api"}, "monitoring.api.type"),
     ({"alarm_emails": ["x"]}, "monitoring.alarm_emails.shape"),
-    ({"thresholds": 3}, "monitoring.alarm_thresholds.type"),
+    ({"thresholds": 3}, "monitoring.thresholds.type"),
 ])
 def test_refused_monitoring_props_leave_nothing(empty: LaravelStack, props: dict,
                                                 code: str) -> None:

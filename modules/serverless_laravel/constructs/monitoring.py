@@ -94,13 +94,13 @@ class AlarmThresholds:
                                "pass 300 (five minutes) or 60 for faster alerts", kind="choice")
 
 
-def check_thresholds(where: str, value: Any) -> AlarmThresholds:
+def check_thresholds(where: str, value: Any, prop: str = "alarm_thresholds") -> AlarmThresholds:
     """``value`` if it is an AlarmThresholds; ``None`` gives the defaults."""
     if value is None:
         return AlarmThresholds()
     if not isinstance(value, AlarmThresholds):
-        raise config_error(where, "alarm_thresholds", value, "must be an AlarmThresholds",
-                           "pass alarm_thresholds=AlarmThresholds(errors=5, ...)", kind="type")
+        raise config_error(where, prop, value, "must be an AlarmThresholds",
+                           f"pass {prop}=AlarmThresholds(errors=5, ...)", kind="type")
     return value
 
 
@@ -140,7 +140,7 @@ class Monitoring(Construct):
             raise config_error(WHERE, "api", api, "must be an HttpApi", "pass the app's HttpApi",
                                kind="type")
         emails = check_emails(alarm_emails)
-        self.thresholds = check_thresholds(WHERE, thresholds)
+        self.thresholds = check_thresholds(WHERE, thresholds, "thresholds")
         self.region = region_of(scope, None, WHERE)
         super().__init__(scope, id)
         self.prefix = resource_name(self, "", MAX_ALARM_NAME - 64)
