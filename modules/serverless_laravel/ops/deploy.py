@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..errors import config_error
+from ..errors import ConfigurationError, config_error
 from .outputs import app_output, app_prefix, parse_terraform_outputs, stack_directory
 
 WHERE = "serverless-laravel deploy"
@@ -475,13 +475,13 @@ class Tools:
     http_get: HttpGet = http_status
 
 
-def _s3(tools: Tools) -> Any:
-    """The S3 client of the asset sync (boto3 reads ``AWS_ENDPOINT_URL_S3`` itself)."""
+def _s3(settings: DeploySettings, tools: Tools) -> Any:
+    """The asset sync's S3 client: ``--endpoint``, else boto3's own (``AWS_ENDPOINT_URL_S3``)."""
     if tools.s3 is not None:
         return tools.s3()
     from .assets_sync import make_client
 
-    return make_client()
+    return make_client(settings.endpoint)
 
 
 def _lambda(settings: DeploySettings, tools: Tools) -> Any:
@@ -490,7 +490,8 @@ def _lambda(settings: DeploySettings, tools: Tools) -> Any:
         return tools.lambda_client(settings.migrate_timeout)
     from .artisan import lambda_client
 
-    return lambda_client(settings.migrate_timeout, region=settings.region)
+    return lambda_client(settings.migrate_timeout, region=settings.region,
+                         endpoint_url=settings.endpoint)
 
 
 def _app_value(outputs: Mapping[str, Any], settings: DeploySettings, what: str,
@@ -498,7 +499,7 @@ def _app_value(outputs: Mapping[str, Any], settings: DeploySettings, what: str,
     """An output of the app that a step needs; a clear failure when the stack has none."""
     try:
         prefix = app_prefix(WHERE, outputs, settings.app)
-    except Exception as error:
+    except ConfigurationError as error:
         raise StepError(step, f"{error}; or pass --skip {step}") from error
     value = app_output(outputs, prefix, what)
     if value is None:
@@ -528,7 +529,7 @@ def _run_steps(settings: DeploySettings, tools: Tools, report: DeployReport) -> 
         report.add("synth", "ok", f"{len(available)} stack(s) in {settings.out}")
     try:
         stacks = select_stacks(available, settings.stacks)
-    except Exception as error:
+    except ConfigurationError as error:
         raise StepError("apply", str(error), EXIT_BAD_INPUT) from error
     outputs: dict[str, Any] = {}
     for stack in stacks:
@@ -553,8 +554,6 @@ def _after_apply(settings: DeploySettings, tools: Tools, report: DeployReport,
     """Assets, migrations and the smoke request, each unless skipped."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from ..errors import ConfigurationError
-
     for step in STEPS[2:]:
         if step in settings.skip:
             report.add(step, "skipped")
@@ -563,7 +562,7 @@ def _after_apply(settings: DeploySettings, tools: Tools, report: DeployReport,
             if step == "assets":
                 bucket = _app_value(outputs, settings, "assets_bucket", step)
                 assert settings.public_dir is not None
-                detail = sync_assets_step(settings.public_dir, bucket, _s3(tools))
+                detail = sync_assets_step(settings.public_dir, bucket, _s3(settings, tools))
             elif step == "migrate":
                 function = _app_value(outputs, settings, "console_function", step)
                 detail = migrate_step(function, _lambda(settings, tools),
