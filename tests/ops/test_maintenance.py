@@ -191,3 +191,18 @@ def test_the_maintenance_page_can_be_turned_off_and_is_checked() -> None:
     assert "custom_error_response" not in distribution
     assert "/maintenance.html" not in [b["path_pattern"]
                                        for b in distribution["ordered_cache_behavior"]]
+
+
+def test_laravel_app_passes_the_switch_and_checks_it() -> None:
+    from serverless_laravel import LaravelApp, LaravelStack, SecretRef
+    from serverless_laravel.cdk import App
+    from tests.helpers import LARAVEL_APP
+
+    stack = LaravelStack(App(), "site", region="eu-west-1")
+    secrets = {"APP_KEY": SecretRef.ssm("arn:aws:ssm:eu-west-1:123456789012:parameter/k")}
+    with pytest.raises(ConfigurationError) as error:
+        LaravelApp(stack, "bad", app=LARAVEL_APP, secrets=secrets, maintenance_page=1)
+    assert error.value.prop == "maintenance_page"
+    assert stack.node.try_find_child("bad") is None
+    site = LaravelApp(stack, "site", app=LARAVEL_APP, secrets=secrets, maintenance_page=False)
+    assert site.assets._options.maintenance_page is False

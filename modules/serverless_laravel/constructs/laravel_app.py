@@ -27,6 +27,7 @@ from .assets import (
     check_distribution,
     check_static_paths,
     check_waf,
+    with_maintenance_page,
 )
 from .buckets import PrivateBucket
 from .console_audit import ConsoleAudit
@@ -148,6 +149,7 @@ class LaravelApp(Construct):
         environment: Mapping[str, str] | None = None,
         log_retention_days: int = 30,
         maintenance: bool = False,
+        maintenance_page: bool = True,
         waf_rate_limit: int | None = None,
         web_acl_arn: str | None = None,
         throttling_burst_limit: int = 1000,
@@ -189,7 +191,9 @@ class LaravelApp(Construct):
         web = self._check_octane(app, octane, octane_loop_max, web)
         check_throttling("LaravelApp", throttling_burst_limit, throttling_rate_limit)
         check_retention("LaravelApp", log_retention_days)
-        paths = check_static_paths("LaravelApp", static_paths)
+        check_bool("LaravelApp", "maintenance_page", maintenance_page)
+        paths = check_static_paths("LaravelApp",
+                                   with_maintenance_page(static_paths, maintenance_page))
         domains = (domain_name,) if domain_name is not None else ()
         check_distribution("LaravelApp", price_class=price_class, domain_names=domains,
                            certificate_arn=certificate_arn, hosted_zone_id=hosted_zone_id)
@@ -237,6 +241,7 @@ class LaravelApp(Construct):
                 paths=paths, domains=domains, certificate_arn=certificate_arn,
                 hosted_zone_id=hosted_zone_id, price_class=price_class,
                 waf_rate_limit=waf_rate_limit, web_acl_arn=web_acl_arn,
+                maintenance_page=maintenance_page,
                 throttling=(throttling_burst_limit, throttling_rate_limit),
                 log_retention_days=log_retention_days, force_destroy=force_destroy,
             )
@@ -353,7 +358,7 @@ class LaravelApp(Construct):
 
     def _front(self, *, paths: tuple[str, ...], domains: tuple[str, ...],
                certificate_arn: str | None, hosted_zone_id: str | None, price_class: str,
-               waf_rate_limit: int | None, web_acl_arn: str | None,
+               waf_rate_limit: int | None, web_acl_arn: str | None, maintenance_page: bool,
                throttling: tuple[int, float], log_retention_days: int,
                force_destroy: bool) -> None:
         """The HTTP API and CloudFront; then APP_URL and ASSET_URL on every function."""
@@ -366,7 +371,7 @@ class LaravelApp(Construct):
             hosted_zone_id=hosted_zone_id, waf_rate_limit=waf_rate_limit,
             web_acl_arn=web_acl_arn, bucket_prefix=ASSETS_BUCKET_PREFIX,
             force_destroy=force_destroy, set_asset_url=False, verify_origin=True,
-            log_retention_days=log_retention_days,
+            log_retention_days=log_retention_days, maintenance_page=maintenance_page,
         )
         for key in ("APP_URL", "ASSET_URL"):
             self._set(key, self.assets.url)
