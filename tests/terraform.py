@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-MIRROR_CANDIDATES = (
-    "/opt/tf-plugins",
-    "/usr/share/terraform/plugins",
-    str(Path.home() / ".terraform.d" / "plugins"),
-)
+from emulator.terraform import find_mirror
+from emulator.terraform import unavailable_reason as unavailable_reason
+
 OFFLINE_PROVIDER = {
     "access_key": "offline",
     "secret_key": "offline",
@@ -21,25 +18,6 @@ OFFLINE_PROVIDER = {
     "skip_requesting_account_id": True,
     "skip_metadata_api_check": True,
 }
-
-
-def find_mirror() -> Path | None:
-    """The folder holding ``registry.terraform.io/hashicorp/aws/<version>/``, if any."""
-    candidates = [os.environ.get("TF_PLUGIN_MIRROR", ""), *MIRROR_CANDIDATES]
-    for candidate in filter(None, candidates):
-        if (Path(candidate) / "registry.terraform.io" / "hashicorp" / "aws").is_dir():
-            return Path(candidate)
-    return None
-
-
-def unavailable_reason() -> str | None:
-    """Why offline Terraform cannot run here, or None when it can."""
-    if shutil.which("terraform") is None:
-        return "the terraform CLI is not on PATH"
-    if find_mirror() is None:
-        return "no local AWS provider mirror (set TF_PLUGIN_MIRROR to the folder holding " \
-               "registry.terraform.io/)"
-    return None
 
 
 @dataclass
