@@ -311,7 +311,9 @@ def test_terraform_errors_are_read_from_its_json_diagnostics() -> None:
                        "creating S3 Bucket: BucketAlreadyExists")
 
 
-def test_synth_passes_outdir_and_context_and_uses_this_python(tmp_path: Path) -> None:
+def test_synth_passes_outdir_and_context_and_uses_this_python(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CDKTF_CONTEXT_JSON", json.dumps({"from-env": "yes", "team": "ops"}))
     (tmp_path / "cdktf.json").write_text(json.dumps(
         {"app": "python3 main.py", "context": {"team": "shop"}}))
     settings = ops.DeploySettings(project=tmp_path, endpoint="http://127.0.0.1:5000",
@@ -320,7 +322,7 @@ def test_synth_passes_outdir_and_context_and_uses_this_python(tmp_path: Path) ->
     env = ops.synth_env(settings)
     assert env["CDKTF_OUTDIR"] == str((tmp_path / "cdktf.out").resolve())
     assert json.loads(env["CDKTF_CONTEXT_JSON"]) == {
-        "team": "shop", "serverless-laravel:endpoint": "http://127.0.0.1:5000",
+        "team": "ops", "from-env": "yes", "serverless-laravel:endpoint": "http://127.0.0.1:5000",
         "serverless-laravel:ephemeral": "true"}
 
 

@@ -235,11 +235,13 @@ def synth_argv(settings: DeploySettings) -> list[str]:
 
 
 def synth_env(settings: DeploySettings) -> dict[str, str]:
-    """The environment the CDK CLIs give an app: ``CDKTF_OUTDIR`` and ``CDKTF_CONTEXT_JSON``."""
+    """The environment the CDK CLIs give an app: ``CDKTF_OUTDIR`` and ``CDKTF_CONTEXT_JSON``
+    (cdktf.json's context, then any already in the environment, then the flags)."""
     context: dict[str, Any] = {}
     config = settings.project / "cdktf.json"
     if config.is_file():
         context |= json.loads(config.read_text()).get("context", {}) or {}
+    context |= json.loads(os.environ.get("CDKTF_CONTEXT_JSON") or "{}")
     if settings.endpoint is not None:
         context[CONTEXT_ENDPOINT] = settings.endpoint
     if settings.ephemeral:
