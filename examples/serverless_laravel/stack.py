@@ -2,8 +2,10 @@
 cache and database.
 
 us-east-1 is where CloudFront web ACLs live, so the WAF rate limit is part of the stack. The
-VPC ids, the APP_KEY parameter ARN and the deploy role's name are placeholders: put yours
-here. Every function that reaches the database has a concurrency cap, and the proxy's
+team's VPC, subnets and security groups, the APP_KEY parameter, the deploy role, the domain
+and its certificate are Terraform variables (``examples/inputs.py``; fake values in
+``example.tfvars``). Viewers need TLS 1.2 on that name (CloudFront takes certificates from
+us-east-1 only). Every function that reaches the database has a concurrency cap, and the proxy's
 connection budget is checked at synth, so 3,000 simultaneous requests queue at Lambda, not at
 PostgreSQL. Web and worker connect as the app user (DML only), the console (which runs
 ``migrate``) as the migration user; only the proxy and the deploy role, which runs the
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from examples.inputs import DEFAULT_OPTIONS, StackOptions, declare
 from examples.paths import LARAVEL_APP
 from serverless_laravel import (
     Database,
@@ -30,20 +33,6 @@ from serverless_laravel import (
 from serverless_laravel.cdk import Construct, TerraformOutput
 
 REGION = "us-east-1"
-APP_KEY_PARAMETER = "arn:aws:ssm:us-east-1:123456789012:parameter/example-laravel/app-key"
-VPC_ID = "vpc-0a1b2c3d4e5f67890"
-PRIVATE_SUBNET_IDS = ("subnet-0a1b2c3d4e5f60718", "subnet-0f1e2d3c4b5a69788",
-                      "subnet-01234567890abcdef")
-FUNCTION_SECURITY_GROUP_IDS = ("sg-0123456789abcdef0",)
-# The existing IAM role the deploy pipeline runs as: it runs the database's bootstrap SQL.
-DEPLOY_ROLE_NAME = "example-laravel-deploy"
-
-# The public name and its ACM certificate (CloudFront takes certificates from us-east-1 only):
-# viewers then need TLS 1.2 (TLSv1.2_2021); without them CloudFront's default certificate
-# still accepts TLS 1.0. Placeholders, like the network ids: put yours here.
-DOMAIN_NAME = "app.example.com"
-CERTIFICATE_ARN = ("arn:aws:acm:us-east-1:123456789012:certificate/"
-                   "0f1e2d3c-4b5a-6978-8899-aabbccddeeff")
 
 WEB_CONCURRENCY = 100
 CONSOLE_CONCURRENCY = 5
@@ -54,16 +43,20 @@ class ServerlessLaravelStack(LaravelStack):
     """CloudFront + WAF + HTTP API + web/console/worker functions + schedule + Valkey +
     PostgreSQL behind RDS Proxy, for the example app."""
 
-    def __init__(self, scope: Construct, id: str, *, app: Path = LARAVEL_APP) -> None:
-        super().__init__(scope, id, region=REGION, tags={"Example": "serverless_laravel"})
-        vpc = VpcConfig(PRIVATE_SUBNET_IDS, FUNCTION_SECURITY_GROUP_IDS)
+    def __init__(self, scope: Construct, id: str, *, app: Path = LARAVEL_APP,
+                 options: StackOptions = DEFAULT_OPTIONS) -> None:
+        super().__init__(scope, id, region=REGION,
+                         **options.stack_args(id, {"Example": "serverless_laravel"}))
+        var = self.inputs = declare(self, id)
+        vpc_id, subnets = var["vpc_id"], var["private_subnet_ids"]
+        vpc = VpcConfig(subnets, var["function_security_group_ids"])
         self.laravel = LaravelApp(
             self, "laravel", app=app, name="example-laravel", vpc=vpc,
-            secrets={"APP_KEY": SecretRef.ssm(APP_KEY_PARAMETER)},
+            secrets={"APP_KEY": SecretRef.ssm(var["app_key_parameter_arn"])},
             web=FunctionOptions(reserved_concurrency=WEB_CONCURRENCY),
             console=FunctionOptions(reserved_concurrency=CONSOLE_CONCURRENCY),
             waf_rate_limit=2000, log_retention_days=30,
-            domain_name=DOMAIN_NAME, certificate_arn=CERTIFICATE_ARN,
+            domain_name=var["domain_name"], certificate_arn=var["certificate_arn"],
         )
         self.jobs = QueueWorker(
             self, "jobs", app=app, vpc=vpc, maximum_concurrency=WORKER_CONCURRENCY,
@@ -71,12 +64,12 @@ class ServerlessLaravelStack(LaravelStack):
         )
         self.laravel.add_function(self.jobs.function)
         self.scheduler = Scheduler(self, "scheduler", console=self.laravel.console)
-        self.cache = RedisCache(self, "cache", vpc_id=VPC_ID, subnet_ids=PRIVATE_SUBNET_IDS)
-        self.database = Database(self, "database", vpc_id=VPC_ID,
-                                 subnet_ids=PRIVATE_SUBNET_IDS, instance_class="db.t4g.medium")
-        self.proxy = DatabaseProxy(self, "proxy", vpc_id=VPC_ID, subnet_ids=PRIVATE_SUBNET_IDS,
+        self.cache = RedisCache(self, "cache", vpc_id=vpc_id, subnet_ids=subnets)
+        self.database = Database(self, "database", vpc_id=vpc_id, subnet_ids=subnets,
+                                 instance_class="db.t4g.medium")
+        self.proxy = DatabaseProxy(self, "proxy", vpc_id=vpc_id, subnet_ids=subnets,
                                    database=self.database)
-        self.database.grant_bootstrap(DEPLOY_ROLE_NAME)
+        self.database.grant_bootstrap(var["deploy_role_name"])
         for function in self.laravel.functions:
             self.cache.connect(function)
             self.proxy.connect(function, migrations=function is self.laravel.console)
@@ -98,6 +91,6 @@ class ServerlessLaravelStack(LaravelStack):
             TerraformOutput(self, name, value=value)
 
 
-def build(scope: Construct) -> list[LaravelStack]:
+def build(scope: Construct, options: StackOptions = DEFAULT_OPTIONS) -> list[LaravelStack]:
     """The stacks of this example."""
-    return [ServerlessLaravelStack(scope, "serverless-laravel")]
+    return [ServerlessLaravelStack(scope, "serverless-laravel", options=options)]

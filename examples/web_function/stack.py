@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from examples.inputs import DEFAULT_OPTIONS, StackOptions
 from examples.paths import LARAVEL_APP
 from serverless_laravel import LaravelStack, PhpFunction
 from serverless_laravel.cdk import Construct, TerraformOutput
@@ -13,9 +14,11 @@ class WebFunctionStack(LaravelStack):
     """The example Laravel app as one web function in ``region``."""
 
     def __init__(
-        self, scope: Construct, id: str, *, region: str = "eu-west-1", app: Path = LARAVEL_APP
+        self, scope: Construct, id: str, *, region: str = "eu-west-1", app: Path = LARAVEL_APP,
+        options: StackOptions = DEFAULT_OPTIONS,
     ) -> None:
-        super().__init__(scope, id, region=region, tags={"Example": "web_function"})
+        super().__init__(scope, id, region=region,
+                         **options.stack_args(id, {"Example": "web_function"}))
         self.web = PhpFunction(
             self,
             "web",
@@ -29,6 +32,6 @@ class WebFunctionStack(LaravelStack):
         TerraformOutput(self, "log_group", value=self.web.log_group.name)
 
 
-def build(scope: Construct) -> list[LaravelStack]:
+def build(scope: Construct, options: StackOptions = DEFAULT_OPTIONS) -> list[LaravelStack]:
     """The stacks of this example."""
-    return [WebFunctionStack(scope, "web-function")]
+    return [WebFunctionStack(scope, "web-function", options=options)]

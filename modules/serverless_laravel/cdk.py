@@ -9,7 +9,8 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from types import ModuleType
@@ -22,7 +23,7 @@ from .errors import EngineNotInstalledError
 
 __all__ = [
     "ENGINE", "Construct", "IValidation", "add_check", "aws", "choose_engine", "core",
-    "implements_validation", "is_token", "struct", "synth",
+    "expand_lists", "implements_validation", "is_list_token", "is_token", "struct", "synth",
 ]
 
 ENV_VAR = "SERVERLESS_LARAVEL_CDK"
@@ -183,4 +184,39 @@ def is_token(value: Any) -> bool:
     """
     if not isinstance(value, str) or ("${" not in value and "#{" not in value):
         return False
+    if value.startswith("#{") and Token.is_unresolved([value]):
+        return True  # one element of a list token: a list known only at apply time
     return bool(Token.is_unresolved(value))
+
+
+_LIST_MARKER = re.compile(r"#\{[A-Za-z]*Token\[[^\]]+\]\}")
+
+
+def is_list_token(value: Any) -> bool:
+    """Whether ``value`` is a list known only at apply time (a ``list(string)`` variable, a
+    resource's list attribute): jsii hands it over as one encoded element, length unknown."""
+    return (isinstance(value, (list, tuple)) and len(value) == 1 and isinstance(value[0], str)
+            and value[0].startswith("#{") and bool(Token.is_unresolved([value[0]])))
+
+
+def expand_lists(values: Sequence[str]) -> list[str]:
+    """``values`` with every element that embeds a list token (``f"arn:...:subnet/{ids}"``)
+    expanded to one string per element of that list (``formatlist``), concatenated in order.
+
+    Without list tokens the plain list comes back unchanged, so literal stacks synthesize
+    exactly as before.
+    """
+    parts: list[list[str]] = [[]]
+    for value in values:
+        marker = _LIST_MARKER.search(value) if isinstance(value, str) else None
+        if marker is None or not Token.is_unresolved([marker.group()]):
+            parts[-1].append(value)
+            continue
+        spec = (value[:marker.start()].replace("%", "%%") + "%s"
+                + value[marker.end():].replace("%", "%%"))
+        whole = [marker.group()]
+        parts += [whole if spec == "%s" else Token.as_list(Fn.formatlist(spec, [whole])), []]
+    lists = [p for p in parts if p]
+    if len(parts) == 1:
+        return parts[0]
+    return Token.as_list(Fn.concat(lists)) if len(lists) > 1 else lists[0]

@@ -23,8 +23,19 @@ def is_token(value: Any) -> bool:
     """Whether ``value`` is an unresolved CDK token; plain values never load the engine."""
     if not isinstance(value, str) or ("${" not in value and "#{" not in value):
         return False
+    from .cdk import is_token as engine_is_token
 
-    return is_token(value)
+    return engine_is_token(value)
+
+
+def is_list_token(value: Any) -> bool:
+    """Whether ``value`` is a list known only at apply time (e.g. a ``list(string)`` variable):
+    its length and elements are checked by Terraform (variable validation), not here."""
+    if not isinstance(value, (list, tuple)) or len(value) != 1 or not is_token(value[0]):
+        return False
+    from .cdk import is_list_token as engine_is_list_token
+
+    return engine_is_list_token(value)
 
 
 def check_bool(where: str, prop: str, value: Any) -> bool:
@@ -35,6 +46,25 @@ def check_bool(where: str, prop: str, value: Any) -> bool:
             f"pass {prop}=True or {prop}=False, not a string or a number", kind="type",
         )
     return value
+
+
+def check_optional_bool(where: str, prop: str, value: Any) -> bool | None:
+    """``None`` (follow the stack: ``LaravelStack(ephemeral=...)``), or a real bool."""
+    return None if value is None else check_bool(where, prop, value)
+
+
+ENDPOINT_URL = re.compile(r"^https?://[A-Za-z0-9._-]+(:\d{1,5})?/?$")
+
+
+def check_endpoint(where: str, prop: str, value: Any) -> str | None:
+    """None, or an emulator's base URL (``http://127.0.0.1:5000``) without its trailing '/'."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not ENDPOINT_URL.match(value):
+        raise config_error(where, prop, value,
+                           "must be an http(s) URL of scheme, host and optional port",
+                           "pass e.g. http://127.0.0.1:5000 (a moto server)", kind="shape")
+    return value.rstrip("/")
 
 
 def check_int(where: str, prop: str, value: Any, low: int, high: int, fix: str | None = None,
@@ -79,6 +109,8 @@ def check_vpc_id(where: str, value: Any) -> str:
 def check_subnet_ids(where: str, value: Any, minimum: int = 1) -> tuple[str, ...]:
     """At least ``minimum`` distinct private subnet ids."""
     ids = tuple(value) if isinstance(value, (list, tuple)) else ()
+    if is_list_token(ids):
+        return ids
     bad = [i for i in ids if not is_token(i) and not SUBNET_ID.match(str(i))]
     if len(ids) < minimum or bad or len(set(ids)) != len(ids):
         raise config_error(

@@ -821,7 +821,7 @@ def test_cors_rules(props: dict, prop: str) -> None:
         ({"bucket_prefix": "xn--punycode-"}, "bucket_prefix"),
         ({"bucket_prefix": None}, "bucket_prefix"),
         ({"force_destroy": "yes"}, "force_destroy"),
-        ({"force_destroy": None}, "force_destroy"),
+        ({"force_destroy": "false"}, "force_destroy"),
         ({"set_asset_url": 1}, "set_asset_url"),
         ({"verify_origin": "false"}, "verify_origin"),
     ],
@@ -1033,8 +1033,11 @@ def test_bad_secret_refs(build_ref: object, prop: str) -> None:
 
 def test_secret_ref_from_tokens(stack: LaravelStack) -> None:
     arn = TerraformVariable(stack, "secret_arn", type="string").string_value
+    derived = SecretRef.secrets_manager(arn)
+    assert cdk.is_token(derived.name) and derived.env_value.startswith(
+        "bref-ssm:/aws/reference/secretsmanager/${TfToken[")
     with pytest.raises(ConfigurationError) as error:
-        SecretRef.secrets_manager(arn)
+        SecretRef.secrets_manager(arn, name="shop db")
     assert_refused(error, "name")
     ref = SecretRef.secrets_manager(arn, name="shop/db")
     assert ref.env_value == "bref-ssm:/aws/reference/secretsmanager/shop/db"

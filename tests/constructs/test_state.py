@@ -205,7 +205,7 @@ def test_database_is_private_encrypted_and_protected(stack: Stack) -> None:
     assert "password" not in db and "password_wo" not in db
     assert db["publicly_accessible"] is False
     assert db["deletion_protection"] is True and db["skip_final_snapshot"] is False
-    assert db["final_snapshot_identifier"] == "state-database-final"
+    assert db["final_snapshot_identifier"].startswith("state-database-final-${trimprefix(")
     assert db["backup_retention_period"] == 7 and db["copy_tags_to_snapshot"] is True
     assert db["performance_insights_enabled"] is True
     assert db["performance_insights_kms_key_id"] == KEY

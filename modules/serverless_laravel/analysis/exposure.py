@@ -23,6 +23,11 @@ SECRET_READ_ACTIONS = ("secretsmanager:getsecretvalue", "ssm:getparameter", "ssm
                        "ssm:getparametersbypath", "kms:decrypt")
 _ANY_REF = re.compile(r"\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.")
 _SG_ID = re.compile(r"\bsg-[0-9a-f]{8,17}\b")
+# Inside an interpolation: every ``type.name.`` an expression reads (``concat([a.b.id], ...)``)
+# and every variable (``var.name``), such as a list of existing security groups.
+_EXPRESSION_REF = re.compile(r"(?<![\w.])([a-z][a-z0-9_]*)\.([A-Za-z0-9_-]+)\.")
+_VARIABLE = re.compile(r"(?<![\w.])var\.([A-Za-z0-9_-]+)")
+_EACH_OF = re.compile(r"^\$\{toset\((var\.[A-Za-z0-9_-]+)\)\}$")
 _RULE_TYPES = ("aws_security_group", "aws_security_group_rule",
                "aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule")
 
@@ -52,10 +57,33 @@ def path_of(block: Mapping[str, Any], fallback: str) -> str:
 
 
 
+def _references(text: str) -> set[tuple[str, str]]:
+    """Every ``(type, name)`` the interpolations in ``text`` read, nested in functions too."""
+    found = {m.groups() for m in _ANY_REF.finditer(text)}
+    for expression in _expressions(text):
+        found |= {m.groups() for m in _EXPRESSION_REF.finditer(expression)}
+    return found
+
+
+def _expressions(text: str) -> list[str]:
+    """The insides of the ``${...}`` interpolations of ``text`` (outermost first)."""
+    found, depth, start = [], 0, 0
+    for index, char in enumerate(text):
+        if char == "{" and depth:
+            depth += 1
+        elif char == "{" and text[index - 1:index] == "$":
+            start, depth = index + 1, 1
+        elif char == "}" and depth:
+            depth -= 1
+            if depth == 0:
+                found.append(text[start:index])
+    return found
+
+
 def _refers(block: Mapping[str, Any], type_: str, name: str) -> bool:
     """Whether ``block`` references ``type_.name`` anywhere (``${type_.name.attr}``)."""
     text = json.dumps({k: v for k, v in block.items() if k != "//"})
-    return any(m.groups() == (type_, name) for m in _ANY_REF.finditer(text))
+    return (type_, name) in _references(text)
 
 
 def _ports(from_port: Any, to_port: Any, protocol: Any) -> str:
@@ -125,6 +153,9 @@ def _group_users(doc: Mapping[str, Any]) -> dict[str, list[str]]:
                 users.setdefault(f"aws_security_group.{group}", set()).add(path_of(block, name))
         for literal in set(_SG_ID.findall(text)):
             users.setdefault(literal, set()).add(path_of(block, name))
+        for expression in _expressions(text):
+            for variable in set(_VARIABLE.findall(expression)):
+                users.setdefault(f"var.{variable}", set()).add(path_of(block, name))
     return {group: sorted(paths) for group, paths in users.items()}
 
 
@@ -148,6 +179,9 @@ def _ingress_rules(doc: Mapping[str, Any]) -> Iterator[tuple[str, str, str, str]
     for name, rule in resources.get("aws_vpc_security_group_ingress_rule", {}).items():
         sources = [rule.get(k) for k in ("cidr_ipv4", "cidr_ipv6", "prefix_list_id",
                                          "referenced_security_group_id") if rule.get(k)]
+        each = _EACH_OF.match(str(rule.get("for_each", "")))
+        if each and sources == ["${each.value}"]:  # one rule per group of a list variable
+            sources = [each.group(1)]
         for source in sources or [name]:
             yield (rule.get("security_group_id", ""), _ports(rule.get("from_port"),
                    rule.get("to_port"), rule.get("ip_protocol")), str(rule.get("ip_protocol")),

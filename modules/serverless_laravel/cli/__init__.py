@@ -21,6 +21,7 @@ from . import logs as logs_cli
 from . import maintenance as maintenance_cli
 from . import scan as scan_cli
 from . import secret as secret_cli
+from . import synth as synth_cli
 from . import test_run as test_run_cli
 
 app = typer.Typer(
@@ -74,6 +75,7 @@ app.command("up")(maintenance_cli.up_command)
 app.command("cost")(cost_cli.cost_command)
 app.command("capacity")(capacity_cli.capacity_command)
 app.command("decide")(decide_cli.decide_command)
+app.command("synth")(synth_cli.synth_command)
 
 
 def main() -> None:

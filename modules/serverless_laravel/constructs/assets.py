@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from .. import cdk
 from ..cdk import Construct
-from ..checks import check_bool, check_bucket_prefix, check_int
+from ..checks import check_bool, check_bucket_prefix, check_int, check_optional_bool
 from ..errors import SecurityWarning, config_error
 from .buckets import PrivateBucket
 from .http_api import (
@@ -220,7 +220,7 @@ class Assets(Construct):
         waf_rate_limit: int | None = None,
         web_acl_arn: str | None = None,
         bucket_prefix: str = "laravel-assets-",
-        force_destroy: bool = False,
+        force_destroy: bool | None = None,
         set_asset_url: bool = True,
         verify_origin: bool = True,
         waf_managed_rules: bool = True,
@@ -237,8 +237,8 @@ class Assets(Construct):
                                      hosted_zone_id=hosted_zone_id)
         check_waf("Assets", waf_rate_limit, web_acl_arn, region)
         check_bucket_prefix("Assets", bucket_prefix)
-        for prop, flag in (("force_destroy", force_destroy), ("set_asset_url", set_asset_url),
-                           ("verify_origin", verify_origin),
+        check_optional_bool("Assets", "force_destroy", force_destroy)
+        for prop, flag in (("set_asset_url", set_asset_url), ("verify_origin", verify_origin),
                            ("waf_managed_rules", waf_managed_rules),
                            ("access_logs", access_logs), ("security_headers", security_headers)):
             check_bool("Assets", prop, flag)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .. import cdk
 from ..cdk import Construct
-from ..checks import check_bucket_prefix, check_choice, check_optional_int
+from ..checks import check_bucket_prefix, check_choice, check_optional_bool, check_optional_int
 from ..errors import config_error
 from .iam import (
     Grantable,
@@ -15,6 +15,7 @@ from .iam import (
     policy_document,
     statement_struct,
 )
+from .stack import is_ephemeral
 
 OWNERSHIP: tuple[str, ...] = ("BucketOwnerEnforced", "BucketOwnerPreferred")
 
@@ -30,7 +31,7 @@ class PrivateBucket(Construct):
         bucket_prefix: str,
         kms_key_arn: str | None = None,
         versioned: bool = True,
-        force_destroy: bool = False,
+        force_destroy: bool | None = None,
         noncurrent_version_days: int = 30,
         object_ownership: str = "BucketOwnerEnforced",
         expire_after_days: int | None = None,
@@ -38,8 +39,10 @@ class PrivateBucket(Construct):
         """``object_ownership``: ``BucketOwnerEnforced`` (ACLs off, the default) or
         ``BucketOwnerPreferred``, only for log buckets of services that still deliver through
         ACLs (CloudFront standard logs). ``expire_after_days``: delete objects after that many
-        days (1..3650; default never), for logs."""
+        days (1..3650; default never), for logs. ``force_destroy``: empty the bucket on
+        destroy (default: only in an ephemeral ``LaravelStack``)."""
         check_bucket_prefix("PrivateBucket", bucket_prefix)
+        check_optional_bool("PrivateBucket", "force_destroy", force_destroy)
         check_choice("PrivateBucket", "object_ownership", object_ownership, OWNERSHIP)
         check_optional_int("PrivateBucket", "expire_after_days", expire_after_days, 1, 3650,
                            "pass the days objects are kept, e.g. 90")
@@ -49,6 +52,8 @@ class PrivateBucket(Construct):
                 "must be at least 1", "pass the days old versions are kept, e.g. 30",
             )
         super().__init__(scope, id)
+        if force_destroy is None:
+            force_destroy = is_ephemeral(self)
         self.bucket = cdk.aws("s3_bucket").S3Bucket(
             self, "bucket", bucket_prefix=bucket_prefix, force_destroy=force_destroy
         )

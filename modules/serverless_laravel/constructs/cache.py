@@ -24,7 +24,7 @@ from .fargate.environment import ContainerConsumer, ContainerEnvironment
 from .iam import Grantable, PolicyStatement, grant_sid
 from .network import Connectable, Connections, PrivateSecurityGroup
 from .php_function import PhpFunction
-from .secret_refs import generated_secret
+from .secret_refs import generated_secret, recovery_window_days
 from .stack import partition_of, region_of
 from .wiring import account_of, resource_name, set_environment
 
@@ -154,7 +154,7 @@ class RedisCache(Construct):
         self.secret = cdk.aws("secretsmanager_secret").SecretsmanagerSecret(
             self, "password", name_prefix=resource_name(self, "", 100, "-"),
             description=f"Password of the {self.username} user of the {self.engine} cache",
-            kms_key_id=self.kms_key_arn, recovery_window_in_days=7,
+            kms_key_id=self.kms_key_arn, recovery_window_in_days=recovery_window_days(self),
         )
         self.secret_version = cdk.aws("secretsmanager_secret_version") \
             .SecretsmanagerSecretVersion(

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from .. import cdk
 from ..cdk import Construct
-from ..checks import check_bool, check_int, check_kms_key_arn
+from ..checks import check_bool, check_int, check_kms_key_arn, check_optional_bool
 from ..errors import config_error
 from .buckets import PrivateBucket
 from .function_options import LOG_RETENTION_DAYS
@@ -53,7 +53,7 @@ class ConsoleAudit(Construct):
         alert_emails: Sequence[str] = (),
         kms_key_arn: str | None = None,
         retention_days: int = 365,
-        force_destroy: bool = False,
+        force_destroy: bool | None = None,
     ) -> None:
         if not isinstance(function, PhpFunction):
             raise config_error(WHERE, "function", function, "must be a PhpFunction",
@@ -78,10 +78,10 @@ class ConsoleAudit(Construct):
     def check(*, trail: object = True, expected_callers: object = (),
               alert_emails: object = (), kms_key_arn: object = None,
               retention_days: object = 365,
-              force_destroy: object = False) -> tuple[tuple[str, ...], tuple[str, ...]]:
+              force_destroy: object = None) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """Every rule on the props, before anything exists (composites call it first)."""
         check_bool(WHERE, "trail", trail)
-        check_bool(WHERE, "force_destroy", force_destroy)
+        check_optional_bool(WHERE, "force_destroy", force_destroy)
         callers = _check_list(expected_callers, "expected_callers", _ROLE_ARN,
                               "arn:aws:iam::<account>:role/<name>")
         emails = _check_list(alert_emails, "alert_emails", _EMAIL, "ops@example.com")
@@ -96,7 +96,8 @@ class ConsoleAudit(Construct):
             self._callers.append(role_arn)
             self.rule.event_pattern = self._pattern()
 
-    def _trail(self, kms_key_arn: str | None, retention_days: int, force_destroy: bool) -> None:
+    def _trail(self, kms_key_arn: str | None, retention_days: int,
+               force_destroy: bool | None) -> None:
         """The trail's bucket (written by CloudTrail for this trail only) and the trail."""
         partition = partition_of(self._region)
         name = f"{self._name[:120]}-console"

@@ -44,6 +44,7 @@ from ..checks import (
     check_database_user,
     check_int,
     check_kms_key_arn,
+    check_optional_bool,
     check_secret_arn,
     check_security_group_id,
     check_subnet_ids,
@@ -52,10 +53,10 @@ from ..checks import (
 from ..errors import BudgetWarning, ConfigurationError, SecurityWarning, config_error
 from .fargate.environment import ContainerConsumer, ContainerEnvironment
 from .iam import Condition, Grantable, PolicyStatement, ServiceRole, grant_sid, policy_document
-from .network import Connectable, Connections, PrivateSecurityGroup, ingress_into
+from .network import Connectable, Connections, PrivateSecurityGroup, ingress_into, token_label
 from .php_function import ACCOUNT, PhpFunction
-from .secret_refs import generated_secret
-from .stack import partition_of, region_of
+from .secret_refs import generated_secret, recovery_window_days
+from .stack import is_ephemeral, partition_of, region_of
 from .wiring import account_of, check_functions, resource_name, set_environment
 
 ENGINES = ("postgres", "mysql")
@@ -294,6 +295,8 @@ class Database(Construct):
 
     Its master password is generated and kept by RDS in Secrets Manager; its security group
     admits nothing until a ``DatabaseProxy`` (or ``allow_from_group``) opens it.
+    ``deletion_protection`` and ``final_snapshot`` (a snapshot named uniquely per instance,
+    taken on destroy) are on, and off in an ephemeral ``LaravelStack``, unless given.
 
     Besides the master user (``username``, default ``laravel``), two users for the app, each
     with a Secrets Manager secret ``{"username": ..., "password": ...}`` (encrypted with
@@ -330,7 +333,8 @@ class Database(Construct):
         app_username: str = DEFAULT_APP_USER,
         migration_username: str = DEFAULT_MIGRATION_USER,
         backup_retention_days: int = 7,
-        deletion_protection: bool = True,
+        deletion_protection: bool | None = None,
+        final_snapshot: bool | None = None,
         multi_az: bool = False,
         iam_authentication: bool = True,
         performance_insights: bool = True,
@@ -360,14 +364,19 @@ class Database(Construct):
         slow_query_ms = _check_slow_query_ms(where, slow_query_ms)
         monitoring_interval = _check_monitoring_interval(where, monitoring_interval)
         region = region_of(scope, None, where) if monitoring_interval else None
-        for prop, flag in (("deletion_protection", deletion_protection), ("multi_az", multi_az),
-                           ("iam_authentication", iam_authentication),
+        for prop, flag in (("multi_az", multi_az), ("iam_authentication", iam_authentication),
                            ("performance_insights", performance_insights)):
             check_bool(where, prop, flag)
+        check_optional_bool(where, "deletion_protection", deletion_protection)
+        check_optional_bool(where, "final_snapshot", final_snapshot)
         _check_performance_insights(where, engine, instance_class, performance_insights)
         self.max_connections = _max_connections(where, engine, instance_class, max_connections)
 
         super().__init__(scope, id)
+        production = not is_ephemeral(self)
+        self.deletion_protection = production if deletion_protection is None \
+            else deletion_protection
+        self.final_snapshot = production if final_snapshot is None else final_snapshot
         self.engine, self.instance_class = engine, instance_class
         self.database_name, self.username = database_name, username
         self.kms_key_arn = kms_key_arn
@@ -379,8 +388,9 @@ class Database(Construct):
         )
         self.connections = Connections("the database", owned=self.security_group,
                                        default_ports=(self.port,))
+        self._subnet_group_prefix = resource_name(self, "", 200, "-")
         self.subnet_group = cdk.aws("db_subnet_group").DbSubnetGroup(
-            self, "subnet-group", name_prefix=resource_name(self, "", 200, "-"),
+            self, "subnet-group", name_prefix=self._subnet_group_prefix,
             description="Private subnets of the Laravel database", subnet_ids=list(subnet_ids),
         )
         self.parameter_group = self._parameter_group(family, slow_query_ms)
@@ -388,7 +398,7 @@ class Database(Construct):
         self.monitoring_role = self._monitoring_role(region) if region else None
         self.instance = self._instance(
             engine_version, allocated_storage_gb,
-            max_allocated_storage_gb, backup_retention_days, deletion_protection, multi_az,
+            max_allocated_storage_gb, backup_retention_days, multi_az,
             iam_authentication, performance_insights,
         )
         self.master_login = DatabaseLogin.of_secret(
@@ -400,8 +410,7 @@ class Database(Construct):
             "the Laravel migration user (owns the schema, runs php artisan migrate)")
 
     def _instance(self, version: str, storage: int, max_storage: int, backups: int,
-                  deletion_protection: bool, multi_az: bool, iam_authentication: bool,
-                  performance_insights: bool) -> Any:
+                  multi_az: bool, iam_authentication: bool, performance_insights: bool) -> Any:
         identifier = resource_name(self, "", 63)
         return cdk.aws("db_instance").DbInstance(
             self, "instance", identifier=identifier, engine=self.engine,
@@ -414,8 +423,9 @@ class Database(Construct):
             vpc_security_group_ids=[self.security_group.group_id],
             publicly_accessible=False, multi_az=multi_az, port=self.port,
             backup_retention_period=backups, copy_tags_to_snapshot=True,
-            deletion_protection=deletion_protection, skip_final_snapshot=False,
-            final_snapshot_identifier=f"{identifier}-final",
+            deletion_protection=self.deletion_protection,
+            skip_final_snapshot=not self.final_snapshot,
+            final_snapshot_identifier=self._final_snapshot_identifier(identifier),
             iam_database_authentication_enabled=iam_authentication,
             performance_insights_enabled=performance_insights,
             performance_insights_retention_period=7 if performance_insights else None,
@@ -427,6 +437,13 @@ class Database(Construct):
             depends_on=[self.monitoring_role.policy] if self.monitoring_role else None,
             auto_minor_version_upgrade=True, apply_immediately=False,
         )
+
+    def _final_snapshot_identifier(self, identifier: str) -> str:
+        """``<identifier>-final-<unique part of the subnet group's generated name>``: unique per
+        database instance (a second destroy in the account does not collide with the first
+        one's snapshot), stable for the instance's life, and known without another provider."""
+        unique = cdk.Fn.trimprefix(self.subnet_group.name, self._subnet_group_prefix)
+        return f"{identifier}-final-{unique}"
 
     def _parameter_group(self, family: str, slow_query_ms: int | None) -> Any:
         """The instance's own parameter group: DDL and slow statements logged (CKV2_AWS_30),
@@ -463,7 +480,7 @@ class Database(Construct):
             self, id, name_prefix=resource_name(self, id, 100, "-"),
             description=f"Credentials of {username}, {role}, on the {self.engine} database "
                         f"{self.database_name}: read by its RDS Proxy",
-            kms_key_id=self.kms_key_arn, recovery_window_in_days=7,
+            kms_key_id=self.kms_key_arn, recovery_window_in_days=recovery_window_days(self),
         )
         cdk.aws("secretsmanager_secret_version").SecretsmanagerSecretVersion(
             self, f"{id}-value", secret_id=secret.id,
@@ -516,12 +533,13 @@ class Database(Construct):
         (the pipeline's), which gets an inline policy of its own. Nothing else may read the
         master secret besides the proxy."""
         if isinstance(grantee, str):
-            if not _ROLE_NAME.match(grantee):
+            if not cdk.is_token(grantee) and not _ROLE_NAME.match(grantee):
                 raise config_error("Database", "grant_bootstrap", grantee,
                                    "must be a Grantable or an IAM role name (1..64 of "
                                    "letters, digits and +=,.@_-)",
                                    "pass the pipeline role's name, not its ARN", kind="shape")
-            name = re.sub(r"[^A-Za-z0-9-]+", "-", grantee)
+            name = token_label(self, grantee) if cdk.is_token(grantee) \
+                else re.sub(r"[^A-Za-z0-9-]+", "-", grantee)
             if self.node.try_find_child(f"bootstrap-{name}") is not None:
                 return
             document = policy_document(self, f"bootstrap-{name}-document",

@@ -65,7 +65,8 @@ class Condition:
     values: tuple[str, ...]
 
     def to_block(self) -> dict[str, object]:
-        return {"test": self.test, "variable": self.variable, "values": list(self.values)}
+        return {"test": self.test, "variable": self.variable,
+                "values": cdk.expand_lists(self.values)}
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ class PolicyStatement:
             "sid": self.sid,
             "effect": self.effect,
             "actions": sorted(self.actions),
-            "resources": list(self.resources),
+            "resources": cdk.expand_lists(self.resources),
         }
         if self.conditions:
             block["condition"] = [c.to_block() for c in self.conditions]

@@ -19,7 +19,7 @@ from pathlib import Path
 from .. import cdk
 from ..build.bref import LARAVEL_BRIDGE, read_installed_packages, require_package
 from ..cdk import Construct
-from ..checks import check_bool, check_int
+from ..checks import check_bool, check_int, check_optional_bool
 from ..errors import config_error
 from .assets import (
     DEFAULT_STATIC_PATHS,
@@ -154,7 +154,7 @@ class LaravelApp(Construct):
         web_acl_arn: str | None = None,
         throttling_burst_limit: int = 1000,
         throttling_rate_limit: float = 500.0,
-        force_destroy: bool = False,
+        force_destroy: bool | None = None,
         console_audit: bool = True,
         console_trail: bool = True,
         console_callers: Sequence[str] = (),
@@ -205,7 +205,7 @@ class LaravelApp(Construct):
                     kind="empty",
                 )
         check_bool("LaravelApp", "maintenance", maintenance)
-        check_bool("LaravelApp", "force_destroy", force_destroy)
+        check_optional_bool("LaravelApp", "force_destroy", force_destroy)
         check_bool("LaravelApp", "console_audit", console_audit)
         if console_audit:
             ConsoleAudit.check(trail=console_trail, expected_callers=console_callers,

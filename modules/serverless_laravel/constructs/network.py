@@ -106,7 +106,7 @@ def _connections_of(other: object) -> Connections:
     return connections
 
 
-def token_label(scope: Construct, value: str, max_length: int = 48) -> str:
+def token_label(scope: Construct, value: str | list[str], max_length: int = 48) -> str:
     """A stable name part for a value known only at apply time: its Terraform expression.
 
     ``${aws_security_group.web-sg.id}`` gives ``aws_security_group-web-sg-id``: the same
@@ -166,7 +166,9 @@ class PrivateSecurityGroup(Construct):
         Never from a counter: a name that depends on the order of ``connect`` calls changes
         when that order does, and Terraform then replaces the rule (dropping connections).
         """
-        name = token_label(self, group_id) if cdk.is_token(group_id) else group_id
+        many = cdk.is_list_token((group_id,))
+        label = [group_id] if many else group_id
+        name = token_label(self, label) if cdk.is_token(group_id) else group_id
         key = (direction, name, port)
         if key in self._rules:
             return
@@ -174,10 +176,15 @@ class PrivateSecurityGroup(Construct):
             else "vpc_security_group_egress_rule"
         cls = "VpcSecurityGroupIngressRule" if direction == "ingress" \
             else "VpcSecurityGroupEgressRule"
+        each: dict[str, Any] = {}
+        if many:  # a list known at apply time (a variable): one rule per group in it
+            iterator = cdk.core.TerraformIterator.from_list([group_id])
+            each = {"for_each": iterator}
+            group_id = cdk.Token.as_string(iterator.value)
         self._rules[key] = getattr(cdk.aws(kind), cls)(
             self, f"{direction}-{name}-{port}",
             security_group_id=self.group.id, referenced_security_group_id=group_id,
-            ip_protocol="tcp", from_port=port, to_port=port, description=description,
+            ip_protocol="tcp", from_port=port, to_port=port, description=description, **each,
         )
 
 

@@ -12,9 +12,11 @@ import re
 from dataclasses import dataclass
 
 from .. import cdk
+from ..cdk import Construct
 from ..checks import KMS_KEY_ARN
 from ..errors import config_error
 from .iam import PolicyStatement, sid_for
+from .stack import is_ephemeral
 
 WHERE = "SecretRef"
 
@@ -131,17 +133,21 @@ class SecretRef:
         object.__setattr__(self, "kind", kind)
 
     def _check_token_ref(self) -> None:
-        """A token ARN carries neither its kind nor its name: both must be given."""
+        """A token ARN does not carry its kind: it must be given. Without ``name`` the name is
+        read from the ARN by Terraform (a ``list(string)`` or ``string`` variable, an attribute)."""
         if self.kind is None:
             raise config_error(
                 WHERE, "kind", None, "is required when arn is a token",
                 "build the reference with SecretRef.ssm() or SecretRef.secrets_manager()",
                 kind="missing",
             )
-        if self.name is None or not _NAME.match(self.name):
+        if self.name is None:
+            object.__setattr__(self, "name", _name_from_arn(self.arn, self.kind))
+        elif not cdk.is_token(self.name) and not _NAME.match(self.name):
             raise config_error(
-                WHERE, "name", self.name, "is required when arn is a token, as the "
-                "parameter or secret name", "pass name='/my-app/app-key'", kind="missing",
+                WHERE, "name", self.name, "must be the parameter or secret name (letters, "
+                "digits and _.-/+=@)", "pass name='/my-app/app-key', or leave it out to read "
+                "it from the ARN", kind="shape",
             )
 
     @classmethod
@@ -224,6 +230,31 @@ class SecretRef:
                 resources=(self.kms_key_arn,),
             ))
         return statements
+
+
+# What Terraform strips off an ARN to get the name Bref asks Parameter Store for: a top-level
+# parameter's name has no '/', a hierarchical one starts with '/'; a secret's ARN ends in '-'
+# and six random characters.
+_TOP_LEVEL_PARAMETER = "/^arn:[^:]+:ssm:[^:]+:[0-9]+:parameter/([^/]+)$/"
+_PARAMETER_PATH = "/^arn:[^:]+:ssm:[^:]+:[0-9]+:parameter(/.+)$/"
+_SECRET_NAME = "/^arn:[^:]+:secretsmanager:[^:]+:[0-9]+:secret:(.+)-[A-Za-z0-9]{6}$/"
+
+
+def _name_from_arn(arn: str, kind: str) -> str:
+    """The parameter or secret name in a token ARN, as a Terraform expression."""
+    if kind == "ssm":
+        return cdk.Fn.replace(cdk.Fn.replace(arn, _TOP_LEVEL_PARAMETER, "$1"),
+                              _PARAMETER_PATH, "$1")
+    return cdk.Fn.replace(arn, _SECRET_NAME, "$1")
+
+
+RECOVERY_WINDOW_DAYS = 7
+
+
+def recovery_window_days(scope: Construct) -> int:
+    """Days a deleted secret can be restored: 7, or 0 in an ephemeral stack (a preview's secrets
+    go at once, so the next preview can take the same name)."""
+    return 0 if is_ephemeral(scope) else RECOVERY_WINDOW_DAYS
 
 
 def generated_secret() -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 from .. import cdk
 from ..cdk import Construct
-from ..checks import check_bool, check_kms_key_arn
+from ..checks import check_bool, check_endpoint, check_kms_key_arn
 from ..errors import LocalStateWarning, config_error
 
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
@@ -77,6 +77,40 @@ class S3State:
         check_kms_key_arn("S3State", self.kms_key_arn)
 
 
+CONTEXT_EPHEMERAL = "serverless-laravel:ephemeral"
+CONTEXT_ENDPOINT = "serverless-laravel:endpoint"
+# Every service the library's constructs call, by the provider's endpoint name: the emulator
+# gets them all (acm and route53 for custom domains, sts for the provider itself).
+ENDPOINT_SERVICES = (
+    "acm", "apigatewayv2", "appautoscaling", "cloudfront", "cloudtrail", "cloudwatch", "ec2",
+    "ecr", "ecs", "elasticache", "elbv2", "events", "iam", "kms", "lambda", "logs", "rds",
+    "route53", "s3", "scheduler", "secretsmanager", "sns", "sqs", "ssm", "sts", "wafv2",
+)
+EMULATOR_CREDENTIALS = {"access_key": "test", "secret_key": "test"}
+
+
+def context_flag(scope: Construct, key: str, where: str = "LaravelStack") -> bool:
+    """A ``"true"``/``"false"`` context value (``App(context=...)``, ``CDKTF_CONTEXT_JSON``)."""
+    value = scope.node.try_get_context(key)
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise config_error(where, f"context {key!r}", value, "must be 'true' or 'false'",
+                       f"pass --context {key}=true, or leave it out (false)", kind="shape")
+
+
+def emulator_provider(endpoint: str) -> dict[str, Any]:
+    """AWS provider arguments that send every call to ``endpoint`` with dummy credentials."""
+    services = {("lambda_" if s == "lambda" else s): endpoint for s in ENDPOINT_SERVICES}
+    return {
+        **EMULATOR_CREDENTIALS,
+        "skip_credentials_validation": True, "skip_requesting_account_id": True,
+        "skip_metadata_api_check": "true", "s3_use_path_style": True,
+        "endpoints": [cdk.struct("provider", "AwsProviderEndpoints", **services)],
+    }
+
+
 class LaravelStack(cdk.TerraformStack):
     """A TerraformStack with the AWS provider in a concrete region and default tags.
 
@@ -85,6 +119,14 @@ class LaravelStack(cdk.TerraformStack):
     ``state`` keeps the Terraform state in S3; without it the state is a local file, which
     holds the generated values (cache password, origin secret) in plain text, so the stack
     warns at synth (``LocalStateWarning``) unless ``allow_local_state=True``.
+
+    ``ephemeral`` (default False; context ``serverless-laravel:ephemeral`` = ``"true"`` turns
+    it on for every stack) makes a preview or CI environment that one ``destroy`` removes:
+    constructs that find it with ``LaravelStack.of`` drop deletion protection and final
+    snapshots, recover secrets in 0 days and empty buckets on destroy, unless their own props
+    say otherwise. ``endpoint`` (context ``serverless-laravel:endpoint``) points the provider
+    at an emulator (every service in ``ENDPOINT_SERVICES``, dummy credentials, path-style S3)
+    and keeps the state in ``terraform.tfstate`` beside the stack, whatever ``state`` says.
     """
 
     def __init__(
@@ -96,6 +138,8 @@ class LaravelStack(cdk.TerraformStack):
         tags: dict[str, str] | None = None,
         state: S3State | None = None,
         allow_local_state: bool = False,
+        ephemeral: bool = False,
+        endpoint: str | None = None,
         **provider_options: Any,
     ) -> None:
         check_region(region)
@@ -103,22 +147,35 @@ class LaravelStack(cdk.TerraformStack):
             raise config_error("LaravelStack", "state", state, "must be an S3State",
                                "pass state=S3State(bucket='my-terraform-state')", kind="type")
         check_bool("LaravelStack", "allow_local_state", allow_local_state)
+        check_bool("LaravelStack", "ephemeral", ephemeral)
         if tags is not None and (not isinstance(tags, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in tags.items()
         )):
             raise config_error("LaravelStack", "tags", tags,
                                "must map strings to strings (AWS tags are strings)",
                                "pass e.g. tags={'Team': 'platform', 'CostCenter': '42'}")
+        endpoint = check_endpoint("LaravelStack", "endpoint", endpoint) \
+            if endpoint is not None else check_endpoint(
+                "LaravelStack", f"context {CONTEXT_ENDPOINT!r}",
+                scope.node.try_get_context(CONTEXT_ENDPOINT))
+        ephemeral = ephemeral or context_flag(scope, CONTEXT_EPHEMERAL)
         super().__init__(scope, id)
         self.region = region
         self.partition = partition_of(region)
+        self.ephemeral: bool = ephemeral
+        self.endpoint: str | None = endpoint
         all_tags = {"ManagedBy": "serverless-laravel", "Stack": id, **(tags or {})}
+        if endpoint is not None:
+            provider_options = {**provider_options, **emulator_provider(endpoint)}
         self.provider = cdk.aws("provider").AwsProvider(
             self, "aws", region=region, default_tags=[{"tags": all_tags}], **provider_options
         )
         self.add_override("terraform.required_providers.aws.version", cdk.AWS_PROVIDER_CONSTRAINT)
         self.state = state
-        if state is not None:
+        if endpoint is not None:
+            self.state = None
+            cdk.core.LocalBackend(self, path="terraform.tfstate")
+        elif state is not None:
             cdk.core.S3Backend(
                 self, bucket=state.bucket, key=state.key or f"{id}/terraform.tfstate",
                 region=state.region or region, encrypt=True, kms_key_id=state.kms_key_arn,
@@ -135,6 +192,20 @@ class LaravelStack(cdk.TerraformStack):
                 "secrets (cache password, origin secret) in plain text; pass "
                 "state=S3State(bucket=...) (encrypted, locked), or allow_local_state=True for "
                 "throwaway stacks", LocalStateWarning, stacklevel=2)
+
+    @staticmethod
+    def of(construct: Construct) -> LaravelStack | None:
+        """The LaravelStack ``construct`` is in, or None (a plain TerraformStack, no stack)."""
+        for scope in reversed(construct.node.scopes):
+            if isinstance(scope, LaravelStack):
+                return scope
+        return None
+
+
+def is_ephemeral(construct: Construct) -> bool:
+    """Whether ``construct`` lives in an ephemeral (preview, CI) LaravelStack."""
+    stack = LaravelStack.of(construct)
+    return bool(stack is not None and stack.ephemeral)
 
 
 def region_of(construct: Construct, explicit: str | None = None, where: str = "") -> str:

@@ -325,7 +325,8 @@ class TestRunner(Construct):
             raise config_error(WHERE, "vpc", vpc, "must be a VpcConfig",
                                "pass vpc=VpcConfig(subnet_ids=(...), security_group_ids=(...))",
                                kind="type")
-        if not isinstance(image_tag, str) or not _IMAGE_TAG.match(image_tag):
+        if not isinstance(image_tag, str) or not (cdk.is_token(image_tag)
+                                                  or _IMAGE_TAG.match(image_tag)):
             raise config_error(WHERE, "image_tag", image_tag,
                                "must be an image tag (1..128 of letters, digits, _ . -)",
                                "pass the tag you pushed, e.g. the commit SHA", kind="shape")
@@ -476,8 +477,8 @@ class TestRunner(Construct):
                            region=self.region, label=cdk.relative_path(self), max_processes=1,
                            entry_point=ENTRY_POINT, repository_arn=self.repository.arn)
         self._task_network = {"subnets": list(cluster.subnet_ids),
-                              "security_groups": [self.security_group.group_id,
-                                                  *cluster.security_group_ids]}
+                              "security_groups": cdk.expand_lists(
+                                  [self.security_group.group_id, *cluster.security_group_ids])}
         task.set_environment(self.task_environment)
         return task
 
@@ -542,10 +543,15 @@ class TestRunner(Construct):
                 "TEST_RUNNER_CLUSTER": self.cluster.arn,
                 "TEST_RUNNER_TASK_DEFINITION": self.task.arn,
                 "TEST_RUNNER_CONTAINER": CONTAINER,
-                "TEST_RUNNER_TASK_NETWORK": json.dumps(self._task_network,
-                                                       separators=(",", ":")),
+                "TEST_RUNNER_TASK_NETWORK": self._task_network_json(),
             }
         return variables
+
+    def _task_network_json(self) -> str:
+        """The task's subnets and groups as JSON; Terraform encodes it when a list is a variable."""
+        if any(cdk.is_list_token(v) for v in self._task_network.values()):
+            return cdk.Fn.jsonencode(self._task_network)
+        return json.dumps(self._task_network, separators=(",", ":"))
 
     @property
     def task_environment(self) -> dict[str, str]:
@@ -635,7 +641,7 @@ class TestRunner(Construct):
     @property
     def security_group_ids(self) -> list[str]:
         """The runner's own group, then the existing egress groups."""
-        return [self.security_group.group_id, *self.vpc.security_group_ids]
+        return cdk.expand_lists([self.security_group.group_id, *self.vpc.security_group_ids])
 
     def add_to_role_policy(self, statement: PolicyStatement) -> None:
         """Give the runner's roles one more statement (``grant_*`` methods call this)."""

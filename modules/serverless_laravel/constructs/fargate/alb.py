@@ -15,7 +15,14 @@ from typing import Any
 
 from ... import cdk
 from ...cdk import Construct
-from ...checks import SUBNET_ID, check_bool, check_choice, check_int, check_vpc_id
+from ...checks import (
+    SUBNET_ID,
+    check_bool,
+    check_choice,
+    check_int,
+    check_optional_bool,
+    check_vpc_id,
+)
 from ...errors import config_error
 from ..assets import WAF_RATE_RANGE
 from ..buckets import PrivateBucket
@@ -23,7 +30,7 @@ from ..function_options import LOG_RETENTION_DAYS
 from ..http_api import check_certificate
 from ..naming import resource_name
 from ..network import Connections, PrivateSecurityGroup
-from ..stack import region_of
+from ..stack import is_ephemeral, region_of
 from ..waf import logged_web_acl
 from ..wiring import account_of
 
@@ -59,6 +66,8 @@ _REGIONAL_WEB_ACL = re.compile(
 def _check_public_subnets(subnet_ids: object) -> tuple[str, ...]:
     """Two or more distinct public subnets (a load balancer spans at least two AZs)."""
     ids = tuple(subnet_ids) if isinstance(subnet_ids, (list, tuple)) else ()
+    if cdk.is_list_token(ids):
+        return ids  # a variable: Terraform checks its length and shape
     bad = [i for i in ids if not cdk.is_token(i) and not SUBNET_ID.match(str(i))]
     if len(ids) < 2 or bad or len(set(ids)) != len(ids):
         raise config_error(
@@ -95,12 +104,13 @@ class PublicLoadBalancer(Construct):
 
     Props: ``vpc_id``; ``subnet_ids`` (2+ public subnets); ``certificate_arn`` (ACM, this
     Region); ``ssl_policy`` (one of ``TLS_POLICIES``, default
-    ``ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09``); ``deletion_protection`` (default on);
-    ``idle_timeout`` (1..4,000 s, default 60); ``ip_address_type`` (``ipv4`` or
-    ``dualstack``); ``access_log_retention_days`` (1..3,650, default 90); ``security_headers``
-    (HSTS, nosniff, frame options; default on); ``waf_rate_limit`` (requests per 5 minutes per
-    IP: a REGIONAL web ACL with AWS managed rule groups, logged) or ``web_acl_arn`` (an existing
-    REGIONAL one); ``waf_log_retention_days`` (default 30); ``force_destroy`` (the log bucket).
+    ``ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09``); ``deletion_protection`` (default on, off
+    in an ephemeral stack); ``idle_timeout`` (1..4,000 s, default 60); ``ip_address_type``
+    (``ipv4`` or ``dualstack``); ``access_log_retention_days`` (1..3,650, default 90);
+    ``security_headers`` (HSTS, nosniff, frame options; default on); ``waf_rate_limit``
+    (requests per 5 minutes per IP: a REGIONAL web ACL with AWS managed rule groups, logged) or
+    ``web_acl_arn`` (an existing REGIONAL one); ``waf_log_retention_days`` (default 30);
+    ``force_destroy`` (the log bucket; default: only in an ephemeral stack).
     """
 
     def __init__(
@@ -112,7 +122,7 @@ class PublicLoadBalancer(Construct):
         subnet_ids: Sequence[str],
         certificate_arn: str,
         ssl_policy: str = TLS_POLICIES[0],
-        deletion_protection: bool = True,
+        deletion_protection: bool | None = None,
         idle_timeout: int = 60,
         ip_address_type: str = "ipv4",
         access_log_retention_days: int = 90,
@@ -120,7 +130,7 @@ class PublicLoadBalancer(Construct):
         waf_rate_limit: int | None = None,
         web_acl_arn: str | None = None,
         waf_log_retention_days: int = 30,
-        force_destroy: bool = False,
+        force_destroy: bool | None = None,
     ) -> None:
         self.region = region_of(scope, None, WHERE)
         check_vpc_id(WHERE, vpc_id)
@@ -137,10 +147,12 @@ class PublicLoadBalancer(Construct):
         check_int(WHERE, "idle_timeout", idle_timeout, 1, 4000, "pass e.g. 60", unit="seconds")
         check_int(WHERE, "access_log_retention_days", access_log_retention_days, 1, 3650,
                   "pass e.g. 90", unit="days")
+        check_bool(WHERE, "security_headers", security_headers)
         for prop, flag in (("deletion_protection", deletion_protection),
-                           ("security_headers", security_headers),
                            ("force_destroy", force_destroy)):
-            check_bool(WHERE, prop, flag)
+            check_optional_bool(WHERE, prop, flag)
+        if deletion_protection is None:
+            deletion_protection = not is_ephemeral(scope)
         _check_waf(waf_rate_limit, web_acl_arn, self.region)
         if waf_log_retention_days not in LOG_RETENTION_DAYS:
             raise config_error(WHERE, "waf_log_retention_days", waf_log_retention_days,
@@ -190,7 +202,7 @@ class PublicLoadBalancer(Construct):
                      from_port=port, to_port=port, description=f"{what} from the internet",
                      **source)
 
-    def _access_log_bucket(self, days: int, force_destroy: bool) -> PrivateBucket:
+    def _access_log_bucket(self, days: int, force_destroy: bool | None) -> PrivateBucket:
         """A private bucket ELB writes to as its log delivery service, under this account's
         prefix only; SSE-S3, the one encryption ELB access logs support."""
         bucket = PrivateBucket(self, "access-logs", bucket_prefix=LOG_BUCKET_PREFIX,

@@ -31,7 +31,7 @@ class FargateCluster(Construct):
             raise config_error(WHERE, "vpc", vpc, "must be a VpcConfig",
                                "pass vpc=VpcConfig(subnet_ids=(...), security_group_ids=(...))",
                                kind="type")
-        if len(vpc.subnet_ids) < 2:
+        if len(vpc.subnet_ids) < 2 and not cdk.is_list_token(vpc.subnet_ids):
             raise config_error(WHERE, "vpc.subnet_ids", list(vpc.subnet_ids),
                                "must list 2 or more private subnets, so tasks survive the loss "
                                "of an Availability Zone",

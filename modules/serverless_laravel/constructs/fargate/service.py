@@ -115,7 +115,7 @@ class AppTask(Construct):
     @property
     def security_group_ids(self) -> list[str]:
         """The task's own group, then the cluster's egress groups."""
-        return [self.security_group.group_id, *self.cluster.security_group_ids]
+        return cdk.expand_lists([self.security_group.group_id, *self.cluster.security_group_ids])
 
     def add_to_role_policy(self, statement: PolicyStatement) -> None:
         """Give the task role one more statement (``grant_*`` methods call this)."""

@@ -256,7 +256,7 @@ def repository_arn(image_uri: str, partition: str) -> str:
         account, region, china, repo = match.groups()[:4]
         partition = "aws-cn" if china else partition_of(region)
         return f"arn:{partition}:ecr:{region}:{account}:repository/{repo}"
-    parts = cdk.Fn.regex(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.[^/]+/([^:@]+)", image_uri)
+    parts = cdk.Fn.regex("^([0-9]{12})[.]dkr[.]ecr[.]([a-z0-9-]+)[.][^/]+/([^:@]+)", image_uri)
     return (f"arn:{partition}:ecr:{cdk.Fn.element(parts, 1)}:{cdk.Fn.element(parts, 0)}:"
             f"repository/{cdk.Fn.element(parts, 2)}")
 
