@@ -1,9 +1,10 @@
-"""Lambda: layers from other accounts, and ``LoggingConfig``.
+"""Lambda: layers from other accounts, ``LoggingConfig``, and event source mappings on aliases.
 
 moto 5.2.5 looks a layer ARN up in the function's own account, so a public layer (Bref's, in
 account 873528684822) is never found; AWS resolves it in the account the ARN names. moto also
 drops ``LoggingConfig``; AWS stores it and returns it, with ``Text`` format and the function's
-``/aws/lambda/<name>`` group by default.
+``/aws/lambda/<name>`` group by default. An event source mapping created on an alias
+(``name:live``) answers the alias ARN in AWS; moto answers the version the alias points at.
 """
 
 from __future__ import annotations
@@ -47,6 +48,18 @@ def extend() -> None:
         owner = lambda_backends[account][region] if account != self.account_id else self
         return owner._layers.get_layer_version_by_arn(arn)
 
+    original_mapping = LambdaBackend.create_event_source_mapping
+
+    def create_event_source_mapping(self: LambdaBackend, spec: dict[str, Any]) -> Any:
+        requested = spec.get("FunctionName", "")
+        mapping = original_mapping(self, spec)
+        qualifier = requested.split(":")[-1] if requested.count(":") in (1, 7) else None
+        if qualifier:
+            unqualified = ":".join(mapping.function_arn.split(":")[:7])
+            mapping.function_arn = f"{unqualified}:{qualifier}"
+        return mapping
+
+    LambdaBackend.create_event_source_mapping = create_event_source_mapping
     LambdaFunction.__init__ = init
     LambdaFunction.get_configuration = get_configuration
     LambdaFunction.update_configuration = update_configuration

@@ -1,8 +1,9 @@
 """SQS: store and return ``RedriveAllowPolicy``, and keep ``Policy`` when another attribute is set.
 
 moto 5.2.5 drops ``RedriveAllowPolicy`` (never returned, so the provider waits 20 minutes for it),
-resets ``Policy`` on every ``SetQueueAttributes`` that does not name it, and returns the policy
-re-serialized. AWS changes only the attributes a call names and returns the policy as set.
+resets ``Policy`` on every ``SetQueueAttributes`` that does not name it, and returns ``Policy``
+and ``RedrivePolicy`` re-serialized. AWS changes only the attributes a call names and returns
+the policies as set.
 """
 
 from __future__ import annotations
@@ -30,6 +31,15 @@ def extend() -> None:
         for name in EXTRA_ATTRIBUTES:
             if attributes.get(name) == "":
                 setattr(self, _attribute(name), None)
+        if "RedrivePolicy" in attributes:
+            self._emulator_redrive_policy = attributes["RedrivePolicy"] or None
+
+    def queue_attributes(self: Queue) -> dict[str, Any]:
+        result = original_attributes.fget(self)
+        raw = getattr(self, "_emulator_redrive_policy", None)
+        if "RedrivePolicy" in result and isinstance(raw, str):
+            result["RedrivePolicy"] = raw
+        return result
 
     def get_policy(self: Queue) -> str | None:
         return self._emulator_policy if self._policy_json.get("Statement") else None
@@ -38,6 +48,8 @@ def extend() -> None:
         original_policy.fset(self, policy)
         self._emulator_policy = policy
 
+    original_attributes = Queue.attributes
+    Queue.attributes = property(queue_attributes)
     original_policy = Queue.policy
     Queue.policy = property(get_policy, set_policy)
     Queue._set_attributes = set_attributes
