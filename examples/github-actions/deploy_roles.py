@@ -16,6 +16,10 @@ REGION = "eu-west-1"
 ACCOUNT = "123456789012"
 OWNER, REPO = "acme", "shop"
 STATE_BUCKET = "arn:aws:s3:::acme-terraform-state"
+STACK = "shop"
+# GitHub environment -> the environment name main.py gives the stack's state key
+# (<prefix>/<environment>/<stack>/terraform.tfstate, docs/environments.md).
+STATE_ENVIRONMENTS = {"staging": "staging", "production": "prod"}
 # The app stack's outputs (terraform output): function names and the assets bucket.
 FUNCTIONS = {
     "staging": ("shop-staging-web", "shop-staging-console", "shop-staging-worker"),
@@ -35,6 +39,11 @@ APPLY = (
 )
 
 
+def state_key(environment: str, prefix: str = "serverless-laravel") -> str:
+    """The state object main.py gives ``STACK`` in ``environment``."""
+    return f"{prefix}/{environment}/{STACK}/terraform.tfstate"
+
+
 def function_arn(name: str) -> str:
     return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
 
@@ -51,7 +60,7 @@ class DeployRolesStack(LaravelStack):
                                     environments=[environment], statements=APPLY,
                                     provider_arn=provider_arn)
             provider_arn = role.provider_arn
-            role.grant_state(STATE_BUCKET, f"shop/{environment}/terraform.tfstate")
+            role.grant_state(STATE_BUCKET, state_key(STATE_ENVIRONMENTS[environment]))
             web, console, worker = map(function_arn, names)
             role.grant_invoke(console)
             for function in (web, console, worker):
@@ -62,7 +71,7 @@ class DeployRolesStack(LaravelStack):
                 role.grant_read_results(TEST_RESULTS)
         plan = GitHubDeployRole(self, "plan", owner=OWNER, repo=REPO, pull_requests=True,
                                 provider_arn=provider_arn)
-        plan.grant_state(STATE_BUCKET, "shop/production/terraform.tfstate", write=False)
+        plan.grant_state(STATE_BUCKET, state_key("prod"), write=False)
 
 
 def build(scope: Construct) -> list[LaravelStack]:
