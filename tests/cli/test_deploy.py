@@ -206,7 +206,8 @@ def test_each_later_step_stops_the_deploy_on_failure(
     assert f"deploy stopped at step {step}" in result.stderr
 
 
-def stack_project(tmp_path: Path, moto: str, resource: dict[str, Any]) -> Path:
+def stack_project(tmp_path: Path, moto: str, resource: dict[str, Any],
+                  region: str = REGION) -> Path:
     """An outdir written by hand: one stack holding ``resource``, its provider on moto."""
     stack = tmp_path / "cdktf.out" / "stacks" / "hand"
     stack.mkdir(parents=True)
@@ -215,7 +216,7 @@ def stack_project(tmp_path: Path, moto: str, resource: dict[str, Any]) -> Path:
     (stack / "cdk.tf.json").write_text(json.dumps({
         "terraform": {"required_providers": {"aws": {"source": "hashicorp/aws"}},
                       "backend": {"local": {"path": "terraform.tfstate"}}},
-        "provider": {"aws": [{**terraform.OFFLINE_PROVIDER, "region": REGION,
+        "provider": {"aws": [{**terraform.OFFLINE_PROVIDER, "region": region,
                               "s3_use_path_style": True, "endpoints": [{"s3": moto}]}]},
         "resource": resource,
     }))
@@ -247,6 +248,31 @@ def test_a_failed_plan_names_the_stack_and_terraform_error(env: str, tmp_path: P
     assert summary(result)["failed_step"] == "apply"
     assert "terraform plan of stack 'hand' exited 1" in summary(result)["error"]
     assert "no_such_argument" in summary(result)["error"]
+
+
+@pytest.mark.terraform
+@needs_terraform
+def test_a_failed_apply_stops_before_the_later_steps(env: str, tmp_path: Path) -> None:
+    boto3.client("s3", region_name="eu-west-1", endpoint_url=env).create_bucket(
+        Bucket="taken", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    root = stack_project(tmp_path, env, {"aws_s3_bucket": {"b": {"bucket": "taken"}}},
+                         region="eu-west-1")
+    result = run("--project", str(root), "--skip", "synth", "--public-dir", str(tmp_path),
+                 "--auto-approve", "--plugin-dir", str(terraform.find_mirror()), "--json")
+    assert result.exit_code == 1, result.output
+    assert "terraform apply of stack 'hand' exited 1" in summary(result)["error"]
+    assert "BucketAlreadyOwnedByYou" in summary(result)["error"]
+    assert statuses(result) == [("synth", "skipped"), ("apply", "failed")]
+
+
+@pytest.mark.terraform
+@needs_terraform
+def test_a_failed_init_names_the_stack(env: str, tmp_path: Path) -> None:
+    root = stack_project(tmp_path, env, {"aws_s3_bucket": {"b": {"bucket": "never"}}})
+    result = run("--project", str(root), "--skip", "synth", "--skip", "assets",
+                 "--plugin-dir", str(tmp_path / "no-mirror"), "--json")
+    assert result.exit_code == 1, result.output
+    assert "terraform init of stack 'hand' exited 1" in summary(result)["error"]
 
 
 def test_a_failing_app_stops_at_synth(tmp_path: Path) -> None:
