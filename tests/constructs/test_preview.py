@@ -16,6 +16,8 @@ from serverless_laravel import (
     PublicLoadBalancer,
     RedisCache,
     S3State,
+    TestRunner,
+    VpcConfig,
     cdk,
 )
 from serverless_laravel.cdk import App, Construct
@@ -26,7 +28,7 @@ from serverless_laravel.constructs.stack import (
     is_ephemeral,
 )
 from serverless_laravel.errors import ConfigurationError
-from tests.helpers import SUBNETS, VPC_ID
+from tests.helpers import GROUPS, SUBNETS, VPC_ID
 from tests.synth import Stack, synthesize
 
 CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8899-aabbccddeeff"
@@ -45,6 +47,9 @@ def resources(stack: LaravelStack, pinned: bool = False) -> None:
     PublicLoadBalancer(stack, "alb", vpc_id=VPC_ID, subnet_ids=PUBLIC,
                        certificate_arn=CERTIFICATE,
                        **({"deletion_protection": True, "force_destroy": False} if pinned else {}))
+    if not pinned:
+        TestRunner(stack, "runner", vpc_id=VPC_ID, vpc=VpcConfig(SUBNETS, GROUPS),
+                   image_tag="1.0.0")
 
 
 def build(app: App) -> None:
@@ -88,6 +93,13 @@ def test_an_ephemeral_stack_tears_down_in_one_destroy(stacks: dict[str, Stack]) 
         "deletion_protection": {False}, "skip_final_snapshot": {True}, "load_balancer": False,
         "force_destroy": {True}, "recovery_window": {0},
     }
+
+
+def test_an_ephemeral_image_repository_goes_with_its_images(stacks: dict[str, Stack]) -> None:
+    preview = stacks["preview"].by_path("aws_ecr_repository", "runner/repository")
+    assert preview["force_delete"] is True
+    production = stacks["production"].by_path("aws_ecr_repository", "runner/repository")
+    assert "force_delete" not in production
 
 
 def test_explicit_props_win_over_the_stack(stacks: dict[str, Stack]) -> None:

@@ -32,7 +32,7 @@ from .naming import resource_name
 from .network import Connectable, Connections, PrivateSecurityGroup
 from .php_function import RESERVED_ENV, VpcConfig, default_function_name, eni_statements
 from .secret_refs import SecretRef, is_safe_value
-from .stack import partition_of, region_of
+from .stack import is_ephemeral, partition_of, region_of
 
 WHERE = "TestRunner"
 DOCKERFILE = Path(__file__).resolve().parent.parent / "docker" / "test-runner" / "Dockerfile"
@@ -423,10 +423,11 @@ class TestRunner(Construct):
     # Resources.
 
     def _repository(self, kms_key_arn: str | None, image_count: int) -> Any:
-        """Immutable tags, scanned on push, KMS-encrypted, the newest ``image_count`` kept."""
+        """Immutable tags, scanned on push, KMS-encrypted, the newest ``image_count`` kept;
+        in an ephemeral stack destroyed with its images."""
         repository = cdk.aws("ecr_repository").EcrRepository(
             self, "repository", name=resource_name(self, "", 256),
-            image_tag_mutability="IMMUTABLE",
+            image_tag_mutability="IMMUTABLE", force_delete=True if is_ephemeral(self) else None,
             image_scanning_configuration={"scan_on_push": True},
             encryption_configuration=[cdk.struct(
                 "ecr_repository", "EcrRepositoryEncryptionConfiguration",
