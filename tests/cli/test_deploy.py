@@ -239,6 +239,23 @@ def test_a_declined_plan_applies_nothing_and_exits_3(env: str, tmp_path: Path) -
 
 @pytest.mark.terraform
 @needs_terraform
+def test_an_approved_plan_is_applied_and_no_change_asks_nothing(env: str,
+                                                                tmp_path: Path) -> None:
+    root = stack_project(tmp_path, env, {"aws_s3_bucket": {"b": {"bucket": "approved"}}})
+    argv = ("--project", str(root), "--skip", "synth", "--skip", "assets",
+            "--plugin-dir", str(terraform.find_mirror()), "--json")
+    result = run(*argv, "--skip", "migrate", "--skip", "smoke", input="y\n")
+    assert result.exit_code == 0, result.output
+    s3 = boto3.client("s3", region_name=REGION, endpoint_url=env)
+    assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["approved"]
+    again = run(*argv, "--skip", "migrate", "--skip", "smoke")
+    assert again.exit_code == 0, again.output
+    assert "Apply stack" not in again.stderr
+    assert summary(again)["steps"][1]["detail"] == "0 to add, 0 to change, 0 to destroy"
+
+
+@pytest.mark.terraform
+@needs_terraform
 def test_a_failed_plan_names_the_stack_and_terraform_error(env: str, tmp_path: Path) -> None:
     root = stack_project(tmp_path, env,
                          {"aws_s3_bucket": {"b": {"bucket": "x", "no_such_argument": 1}}})
