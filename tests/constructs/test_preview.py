@@ -153,6 +153,15 @@ def test_without_an_endpoint_the_provider_is_what_it_was(stacks: dict[str, Stack
     assert backend["local"]["path"].endswith("/terraform.production.tfstate")
 
 
+def test_switches_off_synthesize_byte_for_byte_what_no_switch_does() -> None:
+    default = LaravelStack(App(), "same", region="eu-west-1", allow_local_state=True)
+    resources(default)
+    off = LaravelStack(App(context={CONTEXT_EPHEMERAL: "false"}), "same", region="eu-west-1",
+                       allow_local_state=True, ephemeral=False, endpoint=None)
+    resources(off)
+    assert cdk.Testing.synth(default) == cdk.Testing.synth(off)
+
+
 def test_context_turns_both_on_for_every_stack() -> None:
     app = App(context={CONTEXT_EPHEMERAL: "true", CONTEXT_ENDPOINT: ENDPOINT})
     stack = LaravelStack(app, "ci", region="eu-west-1")
