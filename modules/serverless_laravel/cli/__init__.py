@@ -14,8 +14,8 @@ from . import artisan, assets, deployments, package
 from . import capacity as capacity_cli
 from . import compare as compare_cli
 from . import cost as cost_cli
-from . import decide as decide_cli
 from . import db as db_cli
+from . import decide as decide_cli
 from . import deploy as deploy_cli
 from . import logs as logs_cli
 from . import maintenance as maintenance_cli
