@@ -91,3 +91,13 @@ def test_context_merges_cdktf_json_the_environment_and_the_flags(
                        "serverless-laravel:endpoint": "http://localhost:4566",
                        "serverless-laravel:ephemeral": "true",
                        "serverless-laravel:environment": "staging"}
+
+
+def test_a_bare_python3_app_runs_with_the_clis_interpreter(tmp_path: Path) -> None:
+    marker = tmp_path / "interpreter.txt"
+    code = f"import sys; open({str(marker)!r}, 'w').write(sys.executable)"
+    folder = project(tmp_path, f"python3 -c {shlex.quote(code)}")
+    result = CliRunner().invoke(cli, ["synth", "--project", str(folder),
+                                      "--output", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert marker.read_text() == sys.executable

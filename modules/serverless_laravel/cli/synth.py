@@ -14,6 +14,7 @@ import json
 import os
 import shlex
 import subprocess
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,6 +26,7 @@ CONTEXT_ENV = "CDKTF_CONTEXT_JSON"
 CONTEXT_EPHEMERAL = "serverless-laravel:ephemeral"
 CONTEXT_ENDPOINT = "serverless-laravel:endpoint"
 CONTEXT_ENVIRONMENT = "serverless-laravel:environment"
+PYTHON_NAMES = frozenset({"python", "python3"})
 
 
 class SynthError(Exception):
@@ -48,7 +50,10 @@ def read_project(project: Path) -> tuple[list[str], dict[str, Any]]:
     context = config.get("context") or {}
     if not isinstance(context, dict):
         raise SynthError(f"{config_file}: 'context' must be an object")
-    return shlex.split(app), context
+    command = shlex.split(app)
+    if command[0] in PYTHON_NAMES:
+        command[0] = sys.executable  # the interpreter that has this library (and the engine)
+    return command, context
 
 
 def context_for(base: dict[str, Any], *, endpoint: str | None, ephemeral: bool,
