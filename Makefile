@@ -14,6 +14,7 @@ CLI_ENV = PATH="$(CURDIR)/.tools/node_modules/.bin:$(CURDIR)/.venv-cdktn/bin:$$P
 CDKTN = .tools/node_modules/.bin/cdktn
 
 .PHONY: demo test lint test-cdktn test-cdktf bench setup clean lock tools synth diff wheel \
+	test-deploy local-deploy \
 	wheel-check php postgres
 
 # The decision, with numbers: every example synthesized into cdktf.out/, then both designs
@@ -26,7 +27,7 @@ demo: .venv-cdktn/.installed
 test: php postgres lint test-cdktn test-cdktf wheel-check
 
 lint: .venv-cdktn/.installed
-	.venv-cdktn/bin/ruff check modules tests benchmarks examples main.py
+	.venv-cdktn/bin/ruff check modules tests benchmarks examples main.py emulator
 
 # Phony targets skip implicit rules, so each engine gets its own explicit rule.
 # The cdktn run also drives the cdktn CLI once (tests/examples/test_cli_synth.py).
@@ -35,6 +36,21 @@ test-cdktn: php postgres .venv-cdktn/.installed .tools/.installed
 
 test-cdktf: php postgres .venv-cdktf/.installed
 	SERVERLESS_LARAVEL_CDK=cdktf .venv-cdktf/bin/python -m pytest $(PYTEST_ARGS)
+
+# The deploy suite (tests/deploy, marker `deploy`) applies and destroys every example on the
+# local emulator (emulator/: moto on 127.0.0.1). It runs inside test-cdktn (two rounds in one
+# emulator) and test-cdktf (one round); test-deploy runs only it, on both engines.
+test-cdktf: export SERVERLESS_LARAVEL_DEPLOY_ROUNDS := 1
+test-deploy: .venv-cdktn/.installed .venv-cdktf/.installed
+	SERVERLESS_LARAVEL_CDK=cdktn SERVERLESS_LARAVEL_DEPLOY_ROUNDS=2 \
+	    .venv-cdktn/bin/python -m pytest -m deploy $(PYTEST_ARGS) tests/deploy
+	SERVERLESS_LARAVEL_CDK=cdktf SERVERLESS_LARAVEL_DEPLOY_ROUNDS=1 \
+	    .venv-cdktf/bin/python -m pytest -m deploy $(PYTEST_ARGS) tests/deploy
+
+# Every example up on the local emulator: resources, outputs, what was left out; then destroyed
+# (KEEP=1 keeps it up until Ctrl-C; EXAMPLES="web_function ..." picks some).
+local-deploy: .venv-cdktn/.installed
+	SERVERLESS_LARAVEL_CDK=cdktn .venv-cdktn/bin/python -m emulator.local_deploy $(EXAMPLES)
 
 # Every example through the cdktn CLI into cdktf.out/ (CDKTN_ARGS="--output DIR" to redirect).
 synth: .venv-cdktn/.installed .tools/.installed

@@ -61,6 +61,7 @@ class ExampleDeployment:
     def __init__(self, emulator: Emulator, account: seed.Account, example: str,
                  workdir: Path) -> None:
         self.emulator = emulator
+        self.account = account
         self.example = example
         self.region = examples.REGIONS[example]
         self.stacks: list[StackRun] = []

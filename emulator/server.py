@@ -47,6 +47,7 @@ class Emulator:
             logger = logging.getLogger(name)
             logger.addHandler(self._handler)
             logger.setLevel(logging.INFO)
+            logger.propagate = False  # the file only: not into pytest's captured logs
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._server.start()
         host, port = self._server.get_host_and_port()
@@ -61,6 +62,7 @@ class Emulator:
         if self._handler is not None:
             for name in LOGGERS:
                 logging.getLogger(name).removeHandler(self._handler)
+                logging.getLogger(name).propagate = True
             self._handler.close()
             self._handler = None
 

@@ -154,3 +154,10 @@ def test_no_module_imports_click() -> None:
     offenders = [f"{path.relative_to(LIBRARY)}: {module}" for path in MODULES
                  for module, _ in imports(path) if module.split(".")[0] == "click"]
     assert offenders == []
+
+
+def test_the_library_never_imports_the_emulator() -> None:
+    """emulator/ (the local AWS for the deploy tests) stays outside the wheel and the library."""
+    offenders = [f"{path.relative_to(LIBRARY)}: {module}" for path in MODULES
+                 for module, _ in imports(path) if module.split(".")[0] == "emulator"]
+    assert offenders == []
