@@ -2,9 +2,11 @@
 read-only plan role for pull requests. A stack of its own, applied once by an administrator
 (the roles must exist before the pipeline can assume them); not one of main.py's examples.
 
-The names, ARNs and the apply statements are placeholders: put yours here. ``APPLY`` is what
-``terraform apply`` of your app's stack needs; generate it from the stack's resource types
-(e.g. with policy_sentry) instead of granting administrator access.
+The names, ARNs and the apply statements are placeholders: put yours here.
+``apply_statements`` is what ``terraform apply`` of your app's stack needs; generate it from the
+stack's resource types (e.g. with policy_sentry) instead of granting administrator access, and
+keep each environment's to its own resources: staging deploys without reviewers, so its role
+must not reach production.
 """
 
 from __future__ import annotations
@@ -30,13 +32,18 @@ ASSETS_BUCKETS = {"staging": "arn:aws:s3:::shop-staging-assets-0a1b2c",
                   "production": "arn:aws:s3:::shop-production-assets-3d4e5f"}
 TEST_RUNNER = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:shop-test-runner"
 TEST_RESULTS = "arn:aws:s3:::shop-test-runner-results-0a1b2c"
-APPLY = (
-    PolicyStatement(
-        sid="UpdateFunctions",
-        actions=("lambda:GetFunction", "lambda:PublishVersion", "lambda:UpdateFunctionCode",
-                 "lambda:UpdateFunctionConfiguration"),
-        resources=(f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:shop-*",)),
-)
+
+
+def apply_statements(environment: str) -> tuple[PolicyStatement, ...]:
+    """What ``terraform apply`` of ``environment``'s stack needs: that environment's functions
+    only (``shop-staging-*``), never another environment's."""
+    return (
+        PolicyStatement(
+            sid="UpdateFunctions",
+            actions=("lambda:GetFunction", "lambda:PublishVersion", "lambda:UpdateFunctionCode",
+                     "lambda:UpdateFunctionConfiguration"),
+            resources=(f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{STACK}-{environment}-*",)),
+    )
 
 
 def state_key(environment: str, prefix: str = "serverless-laravel") -> str:
@@ -57,7 +64,8 @@ class DeployRolesStack(LaravelStack):
         provider_arn = None
         for environment, names in FUNCTIONS.items():
             role = GitHubDeployRole(self, environment, owner=OWNER, repo=REPO,
-                                    environments=[environment], statements=APPLY,
+                                    environments=[environment],
+                                    statements=apply_statements(environment),
                                     provider_arn=provider_arn)
             provider_arn = role.provider_arn
             role.grant_state(STATE_BUCKET, state_key(STATE_ENVIRONMENTS[environment]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import importlib.util
 import json
 import shutil
@@ -124,6 +125,25 @@ def test_the_documented_roles_stack(stacks: dict[str, Stack]) -> None:
     production = stack.role_statements("production/role")
     assert not any("shop-test-runner" in r for s in production.values() for r in s["resources"])
     assert stack.doc["terraform"]["backend"]["s3"]["use_lockfile"] is True
+
+
+def test_no_environment_role_reaches_another_environments_functions(
+    stacks: dict[str, Stack],
+) -> None:
+    """The staging role (no reviewers) must not change production's functions, nor back."""
+    roles = example()
+    stack = stacks["github-deploy-roles"]
+    for environment, names in roles.FUNCTIONS.items():
+        others = [roles.function_arn(n) for e, ns in roles.FUNCTIONS.items()
+                  if e != environment for n in ns]
+        patterns = [r for s in stack.role_statements(f"{environment}/role").values()
+                    if s["resources"] for r in s["resources"] if r.startswith("arn:aws:lambda:")]
+        assert patterns, environment
+        reached = [(p, arn) for p in patterns for arn in others
+                   if fnmatch.fnmatchcase(arn, p) or fnmatch.fnmatchcase(f"{arn}:live", p)]
+        assert reached == [], environment
+        assert all(any(fnmatch.fnmatchcase(roles.function_arn(n), p) for p in patterns)
+                   for n in names), environment
 
 
 def test_the_pipeline_grants_are_exact(stacks: dict[str, Stack]) -> None:
