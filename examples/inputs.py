@@ -24,6 +24,9 @@ from serverless_laravel.cdk import Construct, TerraformVariable, core
 EXAMPLES = Path(__file__).resolve().parent
 _HEX_ID = "[0-9a-f]{8,17}"
 _ACCOUNT = "[0-9]{12}"
+# Names as AWS allows them, never an IAM wildcard: these ARNs become policy resources.
+_PARAMETER_NAME = "[A-Za-z0-9_./-]+"
+_SECRET_NAME = "[A-Za-z0-9/_+=.@-]+"
 
 
 @dataclass(frozen=True)
@@ -94,11 +97,11 @@ INPUTS: dict[str, Input] = {i.name: i for i in (
          what="egress_security_group_ids: Existing security groups of the test runner: 443 out "
               "to the VPC endpoints (S3, Secrets Manager, SSM) or a NAT gateway."),
     Input("app_key_parameter_arn", "ARN of the SSM SecureString parameter holding APP_KEY.",
-          f"^arn:aws[a-z-]*:ssm:[a-z0-9-]+:{_ACCOUNT}:parameter/.+$",
+          f"^arn:aws[a-z-]*:ssm:[a-z0-9-]+:{_ACCOUNT}:parameter/{_PARAMETER_NAME}$",
           "arn:aws:ssm:us-east-1:123456789012:parameter/example-laravel/app-key"),
     Input("testing_app_key_parameter_arn",
           "ARN of the SSM SecureString parameter holding the test suite's APP_KEY.",
-          f"^arn:aws[a-z-]*:ssm:[a-z0-9-]+:{_ACCOUNT}:parameter/.+$",
+          f"^arn:aws[a-z-]*:ssm:[a-z0-9-]+:{_ACCOUNT}:parameter/{_PARAMETER_NAME}$",
           "arn:aws:ssm:eu-west-1:123456789012:parameter/example-laravel/testing-app-key"),
     Input("deploy_role_name", "Name (not ARN) of the existing IAM role the deploy pipeline "
           "runs as; it runs the database's bootstrap SQL once.", "^[A-Za-z0-9+=,.@_-]{1,64}$",
@@ -125,11 +128,13 @@ INPUTS: dict[str, Input] = {i.name: i for i in (
           "stack adds one ingress rule from its proxy).", f"^sg-{_HEX_ID}$",
           "sg-0fedcba9876543210"),
     Input("app_secret_arn", "Secrets Manager secret of the test database's app user.",
-          f"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:{_ACCOUNT}:secret:.+-[A-Za-z0-9]{{6}}$",
+          f"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:{_ACCOUNT}:secret:"
+          f"{_SECRET_NAME}-[A-Za-z0-9]{{6}}$",
           "arn:aws:secretsmanager:eu-west-1:123456789012:secret:laravel-testing/app-AbC123"),
     Input("migration_secret_arn", "Secrets Manager secret of the test database's migration "
           "user (the test suite runs migrations).",
-          f"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:{_ACCOUNT}:secret:.+-[A-Za-z0-9]{{6}}$",
+          f"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:{_ACCOUNT}:secret:"
+          f"{_SECRET_NAME}-[A-Za-z0-9]{{6}}$",
           "arn:aws:secretsmanager:eu-west-1:123456789012:secret:laravel-testing/migrator-DeF456"),
 )}
 
