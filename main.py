@@ -31,7 +31,7 @@ from examples.serverless_laravel.stack import build as serverless_laravel
 from examples.test_runner.stack import build as test_runner
 from examples.web_function.stack import build as web_function
 from serverless_laravel.cdk import ENGINE, App, TerraformStack, synth
-from serverless_laravel.constructs.stack import S3State, check_region
+from serverless_laravel.constructs.stack import CONTEXT_EPHEMERAL, S3State, check_region
 from serverless_laravel.errors import ConfigurationError, config_error
 
 EXAMPLES: dict[str, Callable[..., list]] = {
@@ -125,6 +125,7 @@ def deployment(context: Mapping[str, Any]) -> Deployment:
                            "must be dev, staging, prod or preview-<name> (lowercase letters, "
                            "digits and '-', up to 40 characters)",
                            f"pass e.g. {env_from}=staging", kind="shape")
+    _check_ephemeral(context, environment, env_from)
     if bucket is None:
         for where, value in ((region_from, region), (prefix_from, prefix)):
             if value is not None:
@@ -136,6 +137,22 @@ def deployment(context: Mapping[str, Any]) -> Deployment:
         return Deployment(environment=environment)
     return _remote_state(environment, env_from, bucket, bucket_from, region, region_from,
                          prefix, prefix_from)
+
+
+def _check_ephemeral(context: Mapping[str, Any], environment: str | None,
+                     env_from: str) -> None:
+    """Refuse the preview switch for prod, wherever it came from (cdktf.json, an inherited
+    ``CDKTF_CONTEXT_JSON``, a flag): it drops deletion protection, final snapshots and secret
+    recovery windows, and empties buckets on destroy."""
+    value = context.get(CONTEXT_EPHEMERAL)
+    on = value is True or (isinstance(value, str) and value.strip().lower() == "true")
+    if on and environment == "prod":
+        raise config_error("main.py", CONTEXT_EPHEMERAL, value,
+                           "cannot be true for the prod environment (an ephemeral stack has "
+                           "no deletion protection, final snapshot or secret recovery window)",
+                           f"drop --ephemeral and the key from cdktf.json and {CONTEXT_ENV}, "
+                           f"or set {env_from} to a preview-<name> environment",
+                           kind="conflict")
 
 
 def _remote_state(environment: str | None, env_from: str, bucket: str, bucket_from: str,

@@ -93,6 +93,11 @@ def test_the_cli_context_reaches_the_app(monkeypatch: pytest.MonkeyPatch) -> Non
          "main_py.serverless_laravel_state_key_prefix.shape"),
         ({"serverless-laravel:state-region": "eu-west-1"},
          "main_py.serverless_laravel_state_region.unused"),
+        ({**STATE, "serverless-laravel:environment": "prod",
+          "serverless-laravel:ephemeral": "true"},
+         "main_py.serverless_laravel_ephemeral.conflict"),
+        ({"serverless-laravel:environment": "prod", "serverless-laravel:ephemeral": True},
+         "main_py.serverless_laravel_ephemeral.conflict"),
     ],
 )
 def test_bad_settings_name_the_key_and_the_fix(settings: dict, code: str) -> None:
@@ -118,3 +123,21 @@ def test_main_reports_a_bad_setting_with_exit_2(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("CDKTF_OUTDIR", str(tmp_path / "out"))
     assert main.main() == main.EXIT_CONFIGURATION_ERROR
     assert "SERVERLESS_LARAVEL_ENVIRONMENT" in capsys.readouterr().err
+
+
+def test_ephemeral_stays_out_of_prod(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """A preview switch left in CDKTF_CONTEXT_JSON (or cdktf.json) never reaches a prod synth:
+    it would drop deletion protection, final snapshots and secret recovery windows."""
+    for environment in ("dev", "staging", "preview-pr-7"):
+        assert main.deployment({"serverless-laravel:environment": environment,
+                                "serverless-laravel:ephemeral": "true"}).environment \
+            == environment
+    assert main.deployment({"serverless-laravel:environment": "prod",
+                            "serverless-laravel:ephemeral": "false"}).environment == "prod"
+    monkeypatch.setenv("SERVERLESS_LARAVEL_ENVIRONMENT", "prod")
+    monkeypatch.setenv(main.CONTEXT_ENV, json.dumps({"serverless-laravel:ephemeral": "true"}))
+    monkeypatch.setenv("CDKTF_OUTDIR", str(tmp_path / "out"))
+    assert main.main() == main.EXIT_CONFIGURATION_ERROR
+    assert "serverless-laravel:ephemeral" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
