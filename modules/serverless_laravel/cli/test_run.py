@@ -254,16 +254,16 @@ def run_tests_command(
         raise _fail(str(error), EXIT_BAD_INPUT) from error
     if wait < 1 or poll <= 0:
         raise _fail("--wait and --poll must be positive", EXIT_BAD_INPUT)
-    import boto3
+    from ..ops import aws
 
     region = region or arn_region(function)
     target = None if no_junit else junit
     try:
         lam = lambda_client(timeout, region=region, endpoint_url=endpoint_url)
-        s3 = boto3.client("s3", region_name=region)
+        s3 = aws.client("s3", region)
         if fargate:
             settings = _runner_settings(lam, function)
-            summary = run_fargate(boto3.client("ecs", region_name=region), s3, settings,
+            summary = run_fargate(aws.client("ecs", region), s3, settings,
                                   event, wait, poll)
             where = "Fargate"
         else:

@@ -266,8 +266,9 @@ def lambda_client(
     TCP keepalive keeps a long, silent invocation alive through NAT gateways that drop idle
     connections.
     """
-    import boto3
     from botocore.config import Config
+
+    from . import aws
 
     config = Config(
         read_timeout=timeout,
@@ -275,7 +276,7 @@ def lambda_client(
         retries={"max_attempts": 0, "mode": "standard"},
         tcp_keepalive=True,
     )
-    return boto3.client("lambda", region_name=region, endpoint_url=endpoint_url, config=config)
+    return aws.client("lambda", region, endpoint_url=endpoint_url, config=config)
 
 
 def _decode_logs(log_result: str | None) -> str | None:
@@ -416,7 +417,8 @@ def describe_aws_error(error: ClientError | BotoCoreError) -> str:
     from botocore.exceptions import ClientError, NoRegionError
 
     if isinstance(error, NoRegionError):
-        return "no AWS region: pass --region, set AWS_REGION or give the function's ARN"
+        return ("no AWS region: pass --region, set AWS_REGION (or AWS_DEFAULT_REGION) or give "
+                "the function's ARN")
     if not isinstance(error, ClientError):
         return f"AWS call failed: {error}"
     code = error.response.get("Error", {}).get("Code", "Unknown")

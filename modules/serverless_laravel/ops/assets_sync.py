@@ -272,11 +272,12 @@ def _normalize_prefix(prefix: str) -> str:
 
 def make_client(endpoint_url: str | None = None, workers: int = DEFAULT_WORKERS) -> Any:
     """An S3 client; without ``endpoint_url`` boto3 reads ``AWS_ENDPOINT_URL(_S3)`` itself."""
-    import boto3
     from botocore.config import Config
 
+    from . import aws
+
     config = Config(max_pool_connections=max(10, workers), retries={"mode": "standard"})
-    return boto3.client("s3", endpoint_url=endpoint_url or None, config=config)
+    return aws.client("s3", endpoint_url=endpoint_url or None, config=config)
 
 
 def _walk(public_dir: Path) -> Iterator[tuple[Path, str]]:

@@ -53,9 +53,9 @@ class Rollback:
 
 def lambda_client(region: str | None = None) -> Any:
     """A Lambda client; ``AWS_ENDPOINT_URL`` (an emulator in tests) is honoured by boto3."""
-    import boto3
+    from . import aws
 
-    return boto3.client("lambda", region_name=region)
+    return aws.client("lambda", region)
 
 
 def _versions(client: Any, function: str) -> list[dict[str, Any]]:

@@ -227,9 +227,9 @@ def format_event(event: LogEvent, *, show_function: bool = True) -> Any:
 
 def logs_client(region: str | None = None, endpoint_url: str | None = None) -> Any:
     """A CloudWatch Logs client; ``AWS_ENDPOINT_URL`` (an emulator in tests) is honoured."""
-    import boto3
+    from . import aws
 
-    return boto3.client("logs", region_name=region, endpoint_url=endpoint_url)
+    return aws.client("logs", region, endpoint_url=endpoint_url)
 
 
 def fetch_events(client: Any, groups: Iterable[str], start_ms: int,

@@ -60,16 +60,16 @@ class SecretInfo:
 
 def ssm_client(region: str | None = None) -> Any:
     """An SSM client; ``AWS_ENDPOINT_URL`` (an emulator in tests) is honoured by boto3."""
-    import boto3
+    from . import aws
 
-    return boto3.client("ssm", region_name=region)
+    return aws.client("ssm", region)
 
 
 def kms_client(region: str | None = None) -> Any:
     """A KMS client, to resolve ``--kms-key-id`` to the key ARN ``SecretRef`` grants on."""
-    import boto3
+    from . import aws
 
-    return boto3.client("kms", region_name=region)
+    return aws.client("kms", region)
 
 
 def check_name(name: str) -> str:
