@@ -34,10 +34,15 @@ QUIRKS: tuple[Quirk, ...] = (
           "does not return them as user-set"),
     Quirk("aws_s3_bucket_notification", "eventbridge",
           "moto 5.2.5 drops EventBridgeConfiguration from a bucket's notification configuration"),
-    Quirk("aws_vpc_security_group_ingress_rule", "description",
-          "moto 5.2.5 does not return a rule's description from DescribeSecurityGroupRules"),
-    Quirk("aws_vpc_security_group_egress_rule", "description",
-          "moto 5.2.5 does not return a rule's description from DescribeSecurityGroupRules"),
+    *(Quirk(f"aws_vpc_security_group_{direction}_rule", attribute, reason)
+      for direction in ("ingress", "egress") for attribute, reason in (
+          ("description", "moto 5.2.5 does not return a rule's description from "
+                          "DescribeSecurityGroupRules"),
+          ("referenced_security_group_id", "moto 5.2.5 returns the referenced group as "
+                                           "<account>/<group id>, not the group id"))),
+    Quirk("aws_cloudtrail", "sns_topic_name",
+          "moto 5.2.5 returns the topic's ARN as SnsTopicName (AWS returns the name there and "
+          "the ARN in SnsTopicARN)"),
 )
 
 

@@ -88,7 +88,7 @@ class Workspace:
     def plan_changes(self) -> tuple[Result, list[dict[str, Any]]]:
         """A fresh plan; the resource changes it proposes (no-ops left out)."""
         result = self.run("plan", "-input=false", "-lock=false", "-detailed-exitcode",
-                          "-out=second.plan")
+                          "-parallelism=20", "-out=second.plan")
         if result.returncode not in (0, 2):
             return result, []
         shown = self.run("show", "-json", "second.plan")

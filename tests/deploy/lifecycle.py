@@ -95,12 +95,13 @@ def deployed_fixture(example: str) -> Callable[..., Iterator[Deployed]]:
 def second_plan_proposes_only_listed_quirks(deployed: Deployed) -> None:
     """A plan right after apply changes nothing, except what emulator/quirks.py lists."""
     for stack in deployed.deployment.stacks:
-        assert stack.second_plan() == [], f"{stack.name}: changes no quirk explains"
+        changes = stack.second_plan()
+        assert changes == [], f"{stack.name}: changes no quirk explains:\n" + "\n".join(changes)
 
 
 def destroy_leaves_nothing(deployed: Deployed) -> None:
     """Destroy empties the state and leaves the emulator as it was before apply."""
     left = deployed.destroy()
-    assert left == {}
+    assert left == {}, f"left behind after destroy: {left}"
     for stack in deployed.deployment.stacks:
-        assert stack.workspace.state() == []
+        assert stack.workspace.state() == [], f"{stack.name}: state not empty"

@@ -60,8 +60,7 @@ def test_queue_redrives_to_its_dead_letter_queue_and_is_encrypted(deployed: Depl
 
 def test_worker_consumes_the_queue_through_its_live_alias(deployed: Deployed) -> None:
     (mapping,) = deployed.client("lambda").list_event_source_mappings(
-        FunctionName=f"{PREFIX}-jobs-worker:live")["EventSourceMappings"]
-    assert mapping["EventSourceArn"] == f"arn:aws:sqs:us-east-1:{ACCOUNT}:{PREFIX}-jobs"
+        EventSourceArn=f"arn:aws:sqs:us-east-1:{ACCOUNT}:{PREFIX}-jobs")["EventSourceMappings"]
     assert mapping["FunctionArn"].endswith(f":function:{PREFIX}-jobs-worker:live")
     assert mapping["State"] == "Enabled"
 
