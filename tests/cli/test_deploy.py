@@ -256,6 +256,24 @@ def test_an_approved_plan_is_applied_and_no_change_asks_nothing(env: str,
 
 @pytest.mark.terraform
 @needs_terraform
+def test_var_files_reach_the_plan(env: str, tmp_path: Path) -> None:
+    root = stack_project(tmp_path, env, {"aws_s3_bucket": {"b": {"bucket": "${var.name}"}}})
+    doc_path = root / "cdktf.out" / "stacks" / "hand" / "cdk.tf.json"
+    doc = json.loads(doc_path.read_text())
+    doc["variable"] = {"name": {"type": "string"}}
+    doc_path.write_text(json.dumps(doc))
+    (tmp_path / "prod.tfvars").write_text('name = "from-the-var-file"\n')
+    result = run("--project", str(root), "--skip", "synth", "--skip", "assets", "--skip",
+                 "migrate", "--skip", "smoke", "--auto-approve", "--plugin-dir",
+                 str(terraform.find_mirror()), "--var-file", str(tmp_path / "prod.tfvars"),
+                 "--json")
+    assert result.exit_code == 0, result.output
+    s3 = boto3.client("s3", region_name=REGION, endpoint_url=env)
+    assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["from-the-var-file"]
+
+
+@pytest.mark.terraform
+@needs_terraform
 def test_a_failed_plan_names_the_stack_and_terraform_error(env: str, tmp_path: Path) -> None:
     root = stack_project(tmp_path, env,
                          {"aws_s3_bucket": {"b": {"bucket": "x", "no_such_argument": 1}}})
@@ -313,6 +331,7 @@ def test_an_app_that_writes_no_manifest_is_a_synth_failure(tmp_path: Path) -> No
     (["--public-dir", "/nonexistent/public"], "public_dir"),
     (["--skip", "assets", "--smoke-path", "health"], "smoke_path"),
     (["--skip", "assets", "--endpoint", "localhost:5000"], "endpoint"),
+    (["--skip", "assets", "--var-file", "/nonexistent/prod.tfvars"], "var_file"),
     (["--skip", "assets"], "cdktf.json"),
 ])
 def test_bad_input_exits_2_before_any_step(tmp_path: Path, argv: list[str],

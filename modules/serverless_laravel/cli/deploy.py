@@ -154,6 +154,9 @@ def deploy_command(
         help="Seconds to wait for migrate --force.", min=1, max=905)] = 905,
     region: Annotated[str | None, typer.Option(help="AWS region for the steps after apply.")
                       ] = None,
+    var_file: Annotated[list[Path] | None, typer.Option(
+        "--var-file", help="Terraform variables for the plan (repeatable), e.g. prod.tfvars.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")
                        ] = False,
 ) -> None:
@@ -166,7 +169,7 @@ def deploy_command(
         public_dir=public_dir, skip=frozenset(skip or ()), auto_approve=auto_approve,
         plugin_dir=plugin_dir, synth_command=synth_command, endpoint=endpoint,
         ephemeral=ephemeral, smoke_path=smoke_path, migrate_timeout=migrate_timeout,
-        region=region)
+        region=region, var_files=tuple(var_file or ()))
     try:
         check_settings(settings)
     except ConfigurationError as error:

@@ -157,6 +157,7 @@ class DeploySettings:
     smoke_path: str = "/"
     migrate_timeout: int = 905
     region: str | None = None
+    var_files: tuple[Path, ...] = ()
 
     @property
     def out(self) -> Path:
@@ -211,6 +212,11 @@ def check_settings(settings: DeploySettings) -> None:
     if settings.endpoint is not None and not settings.endpoint.startswith(("http://", "https://")):
         raise config_error(WHERE, "endpoint", settings.endpoint, "must be an http(s) URL",
                            "pass e.g. http://127.0.0.1:5000", kind="shape")
+    missing = [str(f) for f in settings.var_files if not Path(f).is_file()]
+    if missing:
+        raise config_error(WHERE, "var_file", missing, "every --var-file must be a readable file",
+                           "pass the stack's tfvars, e.g. --var-file prod.tfvars "
+                           "(examples/*/example.tfvars shows the variables)", kind="missing")
     if "synth" not in settings.skip and settings.synth_command is None \
             and not (settings.project / "cdktf.json").is_file():
         raise config_error(
@@ -337,9 +343,11 @@ def terraform_init(stack: str, directory: Path, settings: DeploySettings, run: R
         raise StepError("apply", terraform_error(stack, "init", done))
 
 
-def terraform_plan(stack: str, directory: Path, run: Runner) -> PlanSummary:
-    """``terraform plan -out=tfplan``; what it would do."""
-    argv = ["terraform", "plan", "-input=false", "-json", "-out=tfplan"]
+def terraform_plan(stack: str, directory: Path, run: Runner,
+                   var_files: Sequence[Path] = ()) -> PlanSummary:
+    """``terraform plan -out=tfplan`` with the variable files given; what it would do."""
+    argv = ["terraform", "plan", "-input=false", "-json", "-out=tfplan",
+            *(f"-var-file={Path(f).resolve()}" for f in var_files)]
     done = run(argv, directory, terraform_env(), None)
     if done.returncode != 0:
         raise StepError("apply", terraform_error(stack, "plan", done))
@@ -396,7 +404,7 @@ def apply_stack(stack: str, settings: DeploySettings, run: Runner, confirm: Conf
     progress.phase(stack, "init")
     terraform_init(stack, directory, settings, run)
     progress.phase(stack, "plan")
-    plan = terraform_plan(stack, directory, run)
+    plan = terraform_plan(stack, directory, run, settings.var_files)
     if plan.total:
         if not settings.auto_approve and not confirm(plan):
             raise NotApprovedError(stack)
