@@ -52,3 +52,15 @@ def test_a_duplicated_block_is_an_error() -> None:
     twice = DOC + "<!-- generated:cost -->\n<!-- /generated:cost -->\n"
     with pytest.raises(AdrError, match=r"duplicated \['cost'\]"):
         fill(twice, {"cost": "x", "summary": "y"})
+
+
+def test_a_document_quoting_some_blocks_fills_only_those() -> None:
+    quoting = "# README\n\n<!-- generated:summary -->\nold\n<!-- /generated:summary -->\n"
+    blocks = {"cost": "x", "summary": "new"}
+    with pytest.raises(AdrError, match=r"no block for \['cost'\]"):
+        fill(quoting, blocks)
+    assert fill(quoting, blocks, every_block=False) == quoting.replace("old", "new")
+    assert stale_blocks(quoting, blocks, every_block=False) == ["summary"]
+    with pytest.raises(AdrError, match=r"no content for \['other'\]"):
+        fill(quoting + "<!-- generated:other -->\n<!-- /generated:other -->\n", blocks,
+             every_block=False)

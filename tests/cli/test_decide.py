@@ -80,7 +80,7 @@ def test_write_then_check_the_record(inputs: Path, tmp_path: Path) -> None:
     record.write_text(record.read_text().replace("| 300,000 |", "| 300,001 |"))
     result = runner.invoke(app, _decide(inputs, "--check-adr", str(record)))
     assert result.exit_code == 1
-    assert "stale in blocks ['cost']" in result.output
+    assert "adr.md: cost" in result.output
 
 
 def test_a_record_with_an_unknown_block_exits_2(inputs: Path, tmp_path: Path) -> None:
@@ -96,3 +96,14 @@ def test_a_missing_stack_exits_2(inputs: Path) -> None:
     result = runner.invoke(app, [*_decide(inputs)[:-2], "--baseline", "nope"])
     assert result.exit_code == 2
     assert "no stack 'nope'" in result.output or "nope" in result.output
+
+
+def test_a_document_quoting_the_summary_is_filled_and_checked(inputs: Path,
+                                                               tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text("# App\n\n<!-- generated:summary -->\n<!-- /generated:summary -->\n")
+    assert runner.invoke(app, _decide(inputs, "--check-doc", str(readme))).exit_code == 1
+    result = runner.invoke(app, _decide(inputs, "--write-doc", str(readme)))
+    assert result.exit_code == 0, result.output
+    assert "| cost, low-traffic internal (300,000 req/month) |" in readme.read_text()
+    assert runner.invoke(app, _decide(inputs, "--check-doc", str(readme))).exit_code == 0

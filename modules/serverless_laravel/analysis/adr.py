@@ -34,15 +34,17 @@ def _normalized(body: str) -> str:
     return body.strip("\n") + "\n" if body.strip() else ""
 
 
-def fill(text: str, blocks: Mapping[str, str]) -> str:
+def fill(text: str, blocks: Mapping[str, str], *, every_block: bool = True) -> str:
     """``text`` with every generated block's body replaced by ``blocks[name]``.
 
-    Every block in the text must have a body in ``blocks`` and every body a block, so a renamed
-    block or a forgotten one is an error rather than a silently stale figure.
+    Every block in the text must have a body in ``blocks``, so a renamed block is an error
+    rather than a silently stale figure; with ``every_block`` (the decision record) every body
+    must also have its block, while a document quoting a few (the README) passes False.
     """
     names = block_names(text)
     duplicated = sorted({n for n in names if names.count(n) > 1})
-    missing, unused = sorted(set(names) - set(blocks)), sorted(set(blocks) - set(names))
+    missing = sorted(set(names) - set(blocks))
+    unused = sorted(set(blocks) - set(names)) if every_block else []
     if duplicated or missing or unused:
         raise AdrError(f"generated blocks do not match: duplicated {duplicated}, no content for "
                        f"{missing}, no block for {unused}")
@@ -50,7 +52,8 @@ def fill(text: str, blocks: Mapping[str, str]) -> str:
                       + m.group("close"), text)
 
 
-def stale_blocks(text: str, blocks: Mapping[str, str]) -> list[str]:
+def stale_blocks(text: str, blocks: Mapping[str, str], *, every_block: bool = True
+                 ) -> list[str]:
     """The names of the blocks whose committed body differs from ``blocks`` (sorted)."""
-    current = bodies(fill(text, blocks))
+    current = bodies(fill(text, blocks, every_block=every_block))
     return sorted(name for name, body in bodies(text).items() if body != current[name])

@@ -51,6 +51,12 @@ def decide_command(
     check_adr: Annotated[Path | None, typer.Option(
         "--check-adr", help="Exit 1 when this decision record's generated blocks are stale.")]
     = None,
+    write_doc: Annotated[list[Path] | None, typer.Option(
+        "--write-doc", help="Fill the generated blocks a document quotes (e.g. README.md's "
+        "summary); repeatable.")] = None,
+    check_doc: Annotated[list[Path] | None, typer.Option(
+        "--check-doc", help="Exit 1 when a document's quoted blocks are stale; repeatable.")]
+    = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of the table.")]
     = False,
 ) -> None:
@@ -63,9 +69,14 @@ def decide_command(
     try:
         decision = _gather(directory, app_file, serverless, baseline, scan_file, config,
                            policies, prices)
-        stale = _check(check_adr, decision) if check_adr is not None else []
+        stale = [f"{check_adr}: {name}" for name in _check(check_adr, decision)] \
+            if check_adr is not None else []
+        stale += [f"{path}: {name}" for path in check_doc or ()
+                  for name in _check(path, decision, every_block=False)]
         if write_adr is not None:
             _write_adr(write_adr, decision)
+        for path in write_doc or ():
+            _write_doc(path, decision)
     except (ScanError, ConfigurationError, AdrError) as error:
         raise fail_with(error) from error
     except OSError as error:
@@ -77,8 +88,8 @@ def decide_command(
     else:
         _print_summary(decision)
     if stale:
-        raise fail_with(f"{check_adr} is stale in blocks {stale}: run `serverless-laravel "
-                        f"decide --write-adr {check_adr}`", code=EXIT_FAILURE)
+        raise fail_with(f"stale generated blocks {stale}: run `serverless-laravel decide "
+                        "--write-adr FILE` (or --write-doc FILE) for each", code=EXIT_FAILURE)
 
 
 def _gather(directory: Path | None, app_file: Path, serverless: str, baseline: str,
@@ -109,11 +120,19 @@ def _gather(directory: Path | None, app_file: Path, serverless: str, baseline: s
     return decide(stacks, comparison, serverless=serverless, baseline=baseline, prices=table)
 
 
-def _check(path: Path, decision: Decision) -> list[str]:
+def _check(path: Path, decision: Decision, every_block: bool = True) -> list[str]:
     from ..analysis.adr import stale_blocks
     from ..analysis.decision import blocks
 
-    return stale_blocks(path.read_text(), blocks(decision))
+    return stale_blocks(path.read_text(), blocks(decision), every_block=every_block)
+
+
+def _write_doc(path: Path, decision: Decision) -> None:
+    from ..analysis.adr import fill
+    from ..analysis.decision import blocks
+
+    path.write_text(fill(path.read_text(), blocks(decision), every_block=False))
+    typer.echo(f"wrote {path}", err=True)
 
 
 def _chart(decision: Decision, path: Path) -> None:
