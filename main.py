@@ -31,7 +31,12 @@ from examples.serverless_laravel.stack import build as serverless_laravel
 from examples.test_runner.stack import build as test_runner
 from examples.web_function.stack import build as web_function
 from serverless_laravel.cdk import ENGINE, App, TerraformStack, synth
-from serverless_laravel.constructs.stack import CONTEXT_EPHEMERAL, S3State, check_region
+from serverless_laravel.constructs.stack import (
+    CONTEXT_ENDPOINT,
+    CONTEXT_EPHEMERAL,
+    S3State,
+    check_region,
+)
 from serverless_laravel.errors import ConfigurationError, config_error
 
 EXAMPLES: dict[str, Callable[..., list]] = {
@@ -143,10 +148,11 @@ def _check_ephemeral(context: Mapping[str, Any], environment: str | None,
                      env_from: str) -> None:
     """Refuse the preview switch for prod, wherever it came from (cdktf.json, an inherited
     ``CDKTF_CONTEXT_JSON``, a flag): it drops deletion protection, final snapshots and secret
-    recovery windows, and empties buckets on destroy."""
+    recovery windows, and empties buckets on destroy. An emulator run (an endpoint) reaches no
+    real account, so it may rehearse prod as a preview."""
     value = context.get(CONTEXT_EPHEMERAL)
     on = value is True or (isinstance(value, str) and value.strip().lower() == "true")
-    if on and environment == "prod":
+    if on and environment == "prod" and context.get(CONTEXT_ENDPOINT) in (None, ""):
         raise config_error("main.py", CONTEXT_EPHEMERAL, value,
                            "cannot be true for the prod environment (an ephemeral stack has "
                            "no deletion protection, final snapshot or secret recovery window)",

@@ -135,6 +135,10 @@ def test_ephemeral_stays_out_of_prod(monkeypatch: pytest.MonkeyPatch, tmp_path: 
             == environment
     assert main.deployment({"serverless-laravel:environment": "prod",
                             "serverless-laravel:ephemeral": "false"}).environment == "prod"
+    assert main.deployment({"serverless-laravel:environment": "prod",  # an emulator rehearsal
+                            "serverless-laravel:ephemeral": "true",
+                            "serverless-laravel:endpoint": "http://127.0.0.1:5000"}
+                           ).environment == "prod"
     monkeypatch.setenv("SERVERLESS_LARAVEL_ENVIRONMENT", "prod")
     monkeypatch.setenv(main.CONTEXT_ENV, json.dumps({"serverless-laravel:ephemeral": "true"}))
     monkeypatch.setenv("CDKTF_OUTDIR", str(tmp_path / "out"))
