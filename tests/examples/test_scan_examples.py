@@ -98,10 +98,10 @@ def test_the_committed_security_comparison_is_what_compare_computes_now(
         "`serverless-laravel compare --write docs/security-comparison.md`")
 
 
-def test_the_decision_record_is_what_the_tools_compute_now(scanned: Scanned) -> None:
+def test_the_decision_record_and_readme_are_what_the_tools_compute_now(scanned: Scanned) -> None:
     result = CliRunner().invoke(app, [
         "decide", "--dir", str(scanned.outdir), "--scan", str(scanned.files / "scan.json"),
-        "--check-adr", str(DECISION_RECORD), "--json"])
+        "--check-adr", str(DECISION_RECORD), "--check-doc", str(ROOT / "README.md"), "--json"])
     assert result.exit_code == 0, (
-        f"{result.output[-2000:]}\ndocs/adr/001-serverless-laravel.md is stale: run "
-        "`serverless-laravel decide --write-adr docs/adr/001-serverless-laravel.md`")
+        f"{result.output[-2000:]}\nthe decision's figures are stale: run `serverless-laravel "
+        "decide --write-adr docs/adr/001-serverless-laravel.md --write-doc README.md`")
