@@ -1,5 +1,5 @@
 """The IAM side of the pipeline: GitHub's OIDC provider, a deploy role per environment and a
-read-only plan role for pull requests. A stack of its own, applied once by an administrator
+read-only plan role for pull requests (behind the `plan` environment's reviewers). A stack of its own, applied once by an administrator
 (the roles must exist before the pipeline can assume them); not one of main.py's examples.
 
 The names, ARNs and the apply statements are placeholders: put yours here.
@@ -77,7 +77,9 @@ class DeployRolesStack(LaravelStack):
             if environment == "staging":
                 role.grant_invoke(TEST_RUNNER, qualifier=None)
                 role.grant_read_results(TEST_RESULTS)
-        plan = GitHubDeployRole(self, "plan", owner=OWNER, repo=REPO, pull_requests=True,
+        # Trusted for the `plan` environment (required reviewers), not for every pull request:
+        # the state it reads holds the stack's generated secrets (docs/ci-cd.md).
+        plan = GitHubDeployRole(self, "plan", owner=OWNER, repo=REPO, environments=["plan"],
                                 provider_arn=provider_arn)
         plan.grant_state(STATE_BUCKET, state_key("prod"), write=False)
 

@@ -121,7 +121,7 @@ def test_the_documented_roles_stack(stacks: dict[str, Stack]) -> None:
         subjects[path] = conditions["token.actions.githubusercontent.com:sub"]
     assert subjects == {"staging": ["repo:acme/shop:environment:staging"],
                         "production": ["repo:acme/shop:environment:production"],
-                        "plan": ["repo:acme/shop:pull_request"]}
+                        "plan": ["repo:acme/shop:environment:plan"]}
     production = stack.role_statements("production/role")
     assert not any("shop-test-runner" in r for s in production.values() for r in s["resources"])
     assert stack.doc["terraform"]["backend"]["s3"]["use_lockfile"] is True
