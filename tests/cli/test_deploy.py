@@ -230,6 +230,7 @@ def test_a_declined_plan_applies_nothing_and_exits_3(env: str, tmp_path: Path) -
     result = run("--project", str(root), "--skip", "synth", "--skip", "assets",
                  "--plugin-dir", str(terraform.find_mirror()), "--json", input="n\n")
     assert result.exit_code == 3, result.output
+    assert not (root / "cdktf.out" / "stacks" / "hand" / "tfplan").exists()
     assert "1 to add, 0 to change, 0 to destroy" in result.stderr
     assert "create aws_s3_bucket.b" in result.stderr
     assert summary(result)["failed_step"] == "apply"
@@ -248,6 +249,7 @@ def test_an_approved_plan_is_applied_and_no_change_asks_nothing(env: str,
     assert result.exit_code == 0, result.output
     s3 = boto3.client("s3", region_name=REGION, endpoint_url=env)
     assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["approved"]
+    assert not (root / "cdktf.out" / "stacks" / "hand" / "tfplan").exists()  # holds secrets
     again = run(*argv, "--skip", "migrate", "--skip", "smoke")
     assert again.exit_code == 0, again.output
     assert "Apply stack" not in again.stderr

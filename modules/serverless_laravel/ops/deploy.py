@@ -404,11 +404,15 @@ def apply_stack(stack: str, settings: DeploySettings, run: Runner, confirm: Conf
     progress.phase(stack, "init")
     terraform_init(stack, directory, settings, run)
     progress.phase(stack, "plan")
-    plan = terraform_plan(stack, directory, run, settings.var_files)
-    if plan.total:
-        if not settings.auto_approve and not confirm(plan):
-            raise NotApprovedError(stack)
-        terraform_apply(stack, directory, plan, run, progress)
+    try:
+        plan = terraform_plan(stack, directory, run, settings.var_files)
+        if plan.total:
+            if not settings.auto_approve and not confirm(plan):
+                raise NotApprovedError(stack)
+            terraform_apply(stack, directory, plan, run, progress)
+    finally:
+        # A saved plan holds the values of generated secrets: it never outlives the deploy.
+        (directory / "tfplan").unlink(missing_ok=True)
     progress.phase(stack, "outputs")
     outputs = terraform_outputs(stack, directory, run)
     progress.phase(stack, "done", plan.total)
