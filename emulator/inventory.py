@@ -43,9 +43,7 @@ REGIONAL: tuple[tuple[str, str, Lister], ...] = (
         a["AlarmName"] for a in c.describe_alarms()["MetricAlarms"]]),
     ("cloudwatch", "dashboards", lambda c: [
         d["DashboardName"] for d in c.list_dashboards()["DashboardEntries"]]),
-    ("kms", "keys", lambda c: [
-        k["KeyId"] for k in c.list_keys()["Keys"]
-        if c.describe_key(KeyId=k["KeyId"])["KeyMetadata"]["KeyState"] != "PendingDeletion"]),
+    ("kms", "customer managed keys", lambda c: _customer_keys(c)),
     ("ecs", "clusters", lambda c: c.list_clusters()["clusterArns"]),
     ("ecs", "task definitions", lambda c: c.list_task_definitions(status="ACTIVE")[
         "taskDefinitionArns"]),
@@ -74,6 +72,15 @@ GLOBAL: tuple[tuple[str, str, Lister], ...] = (
     ("wafv2", "web ACLs (CloudFront)", lambda c: [
         a["Name"] for a in c.list_web_acls(Scope="CLOUDFRONT")["WebACLs"]]),
 )
+
+
+def _customer_keys(kms: Any) -> list[str]:
+    """Keys not pending deletion, without the AWS managed ones (``alias/aws/...``), which AWS
+    creates on first use (e.g. by Secrets Manager for an RDS managed password) and keeps."""
+    managed = {a.get("TargetKeyId") for a in kms.list_aliases()["Aliases"]
+               if a["AliasName"].startswith("alias/aws/")}
+    return [k["KeyId"] for k in kms.list_keys()["Keys"] if k["KeyId"] not in managed
+            and kms.describe_key(KeyId=k["KeyId"])["KeyMetadata"]["KeyState"] != "PendingDeletion"]
 
 
 def inventory(emulator: Emulator, regions: list[str]) -> dict[str, set[str]]:

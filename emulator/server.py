@@ -17,9 +17,19 @@ LOGGERS = ("werkzeug", "moto", "emulator")
 
 def extend_moto() -> None:
     """Add what moto 5.2.5 lacks for the example stacks (idempotent, before the first request)."""
-    from emulator import awslambda, cloudfront, elasticache, rds, sqs
+    from emulator import (
+        applicationautoscaling,
+        awslambda,
+        cloudfront,
+        cloudtrail,
+        ecs,
+        elasticache,
+        rds,
+        sqs,
+    )
 
-    for module in (awslambda, cloudfront, elasticache, rds, sqs):
+    for module in (applicationautoscaling, awslambda, cloudfront, cloudtrail, ecs, elasticache,
+                   rds, sqs):
         module.extend()
 
 
