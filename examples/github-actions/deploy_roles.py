@@ -1,6 +1,7 @@
 """The IAM side of the pipeline: GitHub's OIDC provider, a deploy role per environment and a
-read-only plan role for pull requests (behind the `plan` environment's reviewers). A stack of its own, applied once by an administrator
-(the roles must exist before the pipeline can assume them); not one of main.py's examples.
+read-only plan role for pull requests (behind the `plan` environment's reviewers). A stack of
+its own, applied once by an administrator (the roles must exist before the pipeline can assume
+them); not one of main.py's examples.
 
 The names, ARNs and the apply statements are placeholders: put yours here.
 ``apply_statements`` is what ``terraform apply`` of your app's stack needs; generate it from the
