@@ -49,7 +49,7 @@ def test_services_run_in_the_private_subnets(deployed: Deployed) -> None:
 def test_load_balancer_serves_https_and_redirects_http(deployed: Deployed) -> None:
     elbv2 = deployed.client("elbv2")
     (balancer,) = elbv2.describe_load_balancers(Names=[f"{PREFIX}-alb"])["LoadBalancers"]
-    assert balancer["Scheme"] == "internet-facing"
+    assert balancer["Type"] == "application"
     listeners = {listener["Port"]: listener for listener in elbv2.describe_listeners(
         LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]}
     assert listeners[443]["Protocol"] == "HTTPS"
