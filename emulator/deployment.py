@@ -92,9 +92,14 @@ class ExampleDeployment:
 
 
 def start(log_path: Path) -> tuple[Emulator, seed.Account]:
-    """A started emulator with the examples' account seeded in every region they use."""
+    """A started emulator with the examples' account seeded in every region they use.
+
+    moto keeps its state per process, shared by every moto server in it: whatever earlier tests
+    left there (buckets, queues) is forgotten first, so the account holds only the seed.
+    """
     emulator = Emulator(log_path).start()
     try:
+        emulator.reset()
         account = seed.seed_account(emulator, sorted(set(examples.REGIONS.values())))
     except Exception:
         emulator.stop()

@@ -15,7 +15,8 @@ from tests.deploy.lifecycle import APPLIED
 @pytest.fixture(scope="package")
 def emulator_account(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Emulator, Any]]:
     """The extended moto server on 127.0.0.1 with the examples' account seeded; moto's state
-    (shared by every moto server in the process) is reset when the deploy tests end."""
+    (shared by every moto server in the process) is reset before the seed and again when the
+    deploy tests end."""
     log_path = tmp_path_factory.getbasetemp() / "emulator.log"
     emulator, account = start(log_path)
     try:
