@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from .output import EXIT_BAD_INPUT, fail_with
+from .output import EXIT_BAD_INPUT, OptionalBar, fail_with
 
 if TYPE_CHECKING:
     from ..ops.deploy import DeployReport, PlanSummary
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 MAX_CHANGES_SHOWN = 40
 
 
-class RichStackProgress:
+class RichStackProgress(OptionalBar):
     """One line per stack: a spinner, the Terraform phase, and resources applied of planned."""
 
     def __init__(self, *, enabled: bool) -> None:
@@ -44,15 +44,6 @@ class RichStackProgress:
                 TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                 TimeElapsedColumn(), console=Console(stderr=True),
             )
-
-    def __enter__(self) -> RichStackProgress:
-        if self._bar is not None:
-            self._bar.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._bar is not None:
-            self._bar.stop()
 
     def phase(self, stack: str, phase: str, total: int | None = None) -> None:
         """Show ``stack`` in ``phase`` (init, plan, apply, outputs, done)."""

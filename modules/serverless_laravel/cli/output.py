@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import typer
 
@@ -20,7 +20,25 @@ def fail_with(error: BaseException | str, code: int = EXIT_BAD_INPUT) -> typer.E
     return typer.Exit(code)
 
 
-class RichBytesProgress:
+_Bar = TypeVar("_Bar", bound="OptionalBar")
+
+
+class OptionalBar:
+    """A rich ``Progress`` (``self._bar``, None when disabled) started and stopped as a context."""
+
+    _bar: Any = None
+
+    def __enter__(self: _Bar) -> _Bar:
+        if self._bar is not None:
+            self._bar.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+class RichBytesProgress(OptionalBar):
     """A ProgressReporter drawing a rich bar per phase on stderr; does nothing when disabled."""
 
     def __init__(self, *, enabled: bool, transient: bool = True) -> None:
@@ -42,15 +60,6 @@ class RichBytesProgress:
                 DownloadColumn(binary_units=True), TransferSpeedColumn(), TimeRemainingColumn(),
                 console=Console(stderr=True), transient=transient,
             )
-
-    def __enter__(self) -> RichBytesProgress:
-        if self._bar is not None:
-            self._bar.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._bar is not None:
-            self._bar.stop()
 
     def phase(self, description: str, total: int) -> None:
         """Start a new bar of ``total`` bytes."""
